@@ -1,0 +1,1 @@
+//! Kubernetes Ingress controller for Edgio Delivery CDN rules and Vultr DNS origin records.
