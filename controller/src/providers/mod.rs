@@ -29,3 +29,7 @@ pub struct NoopObserver;
 impl CallObserver for NoopObserver {
     fn observe(&self, _call: &CallRecord) {}
 }
+
+pub mod edgio;
+mod transport;
+pub mod vultr;
