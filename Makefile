@@ -45,7 +45,7 @@ images: build-release ## container images from the static release binaries
 test-containers: build ## the same scenarios with our images as containers on a private network
 	e2e/scripts/test-containers.sh
 
-demo: build ## the narrated walkthrough: on kind when present, else on the local tier
+demo: ## the narrated walkthrough: on kind when present, else on the local tier
 	e2e/scripts/demo.sh
 
 demo-down: ## remove the kind demo cluster
