@@ -1,0 +1,350 @@
+//! Rendering of what a request carried, as the original's HTML page or as JSON. Pure: no IO.
+//!
+//! The HTML keeps the original's four `<pre>` blocks in Python `repr`/`pprint` style (headers as
+//! a list of `(name, value)` tuples, client as `(ip, port)`, the request line, the version) so
+//! the demo output reads the same; every echoed byte goes through HTML escaping.
+
+use std::net::SocketAddr;
+
+/// Header list as `(name, value)` byte pairs in arrival order.
+pub type Headers<'a> = &'a [(&'a [u8], &'a [u8])];
+
+/// Everything echoed back for one request.
+#[derive(Debug, Clone, Copy)]
+pub struct Exchange<'a> {
+    pub headers: Headers<'a>,
+    pub client: SocketAddr,
+    /// The request line exactly as received, without its line ending.
+    pub request_line: &'a [u8],
+    pub version: &'static str,
+    pub method: &'a str,
+    pub target: &'a str,
+    /// Length of the request body when the request had one.
+    pub body_bytes: Option<u64>,
+}
+
+/// pprint's default line width: longer header lists are printed one tuple per line.
+const PPRINT_WIDTH: usize = 80;
+
+pub fn render_html(ex: &Exchange<'_>, out: &mut Vec<u8>) {
+    let mut count = Count(0);
+    headers_repr(ex.headers, b", ", &mut count);
+    let sep: &[u8] = if count.0 <= PPRINT_WIDTH {
+        b", "
+    } else {
+        b",\n "
+    };
+
+    let mut html = Html(out);
+    html.0.extend_from_slice(b"<pre> ");
+    headers_repr(ex.headers, sep, &mut html);
+    html.0.extend_from_slice(b" </pre><pre> ('");
+    push_client_ip(html.0, ex.client);
+    html.0.extend_from_slice(b"', ");
+    let mut port = itoa::Buffer::new();
+    html.0
+        .extend_from_slice(port.format(ex.client.port()).as_bytes());
+    html.0.extend_from_slice(b") </pre><pre> ");
+    str_repr(ex.request_line, &mut html);
+    html.0.extend_from_slice(b" </pre><pre> ");
+    str_repr(ex.version.as_bytes(), &mut html);
+    html.0.extend_from_slice(b" </pre>");
+    if let Some(n) = ex.body_bytes {
+        html.0.extend_from_slice(b"<pre> body: ");
+        html.0.extend_from_slice(port.format(n).as_bytes());
+        html.0.extend_from_slice(b" bytes </pre>");
+    }
+    html.0.push(b'\n');
+}
+
+pub fn render_json(ex: &Exchange<'_>, out: &mut Vec<u8>) {
+    out.extend_from_slice(b"{\"headers\":[");
+    for (i, (name, value)) in ex.headers.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.push(b'[');
+        push_json_str(out, name);
+        out.push(b',');
+        push_json_str(out, value);
+        out.push(b']');
+    }
+    out.extend_from_slice(b"],\"client\":{\"ip\":\"");
+    push_client_ip(out, ex.client);
+    out.extend_from_slice(b"\",\"port\":");
+    let mut num = itoa::Buffer::new();
+    out.extend_from_slice(num.format(ex.client.port()).as_bytes());
+    out.extend_from_slice(b"},\"request_line\":");
+    push_json_str(out, ex.request_line);
+    out.extend_from_slice(b",\"version\":");
+    push_json_str(out, ex.version.as_bytes());
+    out.extend_from_slice(b",\"method\":");
+    push_json_str(out, ex.method.as_bytes());
+    out.extend_from_slice(b",\"target\":");
+    push_json_str(out, ex.target.as_bytes());
+    out.extend_from_slice(b",\"body_bytes\":");
+    match ex.body_bytes {
+        Some(n) => out.extend_from_slice(num.format(n).as_bytes()),
+        None => out.extend_from_slice(b"null"),
+    }
+    out.extend_from_slice(b"}\n");
+}
+
+/// Appends the client IP; its characters (digits, hex, `.`, `:`) need no escaping in HTML or JSON.
+fn push_client_ip(out: &mut Vec<u8>, addr: SocketAddr) {
+    use std::io::Write as _;
+    // IPv4-mapped peers on a dual-stack socket are shown as the IPv4 address they are.
+    // Writing into a Vec cannot fail.
+    let _ = match addr {
+        SocketAddr::V6(v6) => match v6.ip().to_ipv4_mapped() {
+            Some(v4) => write!(out, "{v4}"),
+            None => write!(out, "{}", v6.ip()),
+        },
+        SocketAddr::V4(v4) => write!(out, "{}", v4.ip()),
+    };
+}
+
+/// Decodes header bytes as UTF-8 when valid, else as Latin-1 (what Python's http.server does),
+/// so every byte sequence has one faithful rendering.
+pub fn decode_chars(bytes: &[u8]) -> impl Iterator<Item = char> + '_ {
+    let utf8 = std::str::from_utf8(bytes).ok();
+    let latin1 = utf8.is_none().then_some(bytes);
+    utf8.into_iter()
+        .flat_map(str::chars)
+        .chain(latin1.into_iter().flatten().map(|&b| char::from(b)))
+}
+
+/// Appends `bytes` as a JSON string literal.
+pub fn push_json_str(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.push(b'"');
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        // Fast path: copy runs that need no escaping.
+        let mut start = 0;
+        for (i, &b) in s.as_bytes().iter().enumerate() {
+            if b < 0x20 || b == b'"' || b == b'\\' {
+                out.extend_from_slice(&s.as_bytes()[start..i]);
+                push_json_escape(out, char::from(b));
+                start = i + 1;
+            }
+        }
+        out.extend_from_slice(&s.as_bytes()[start..]);
+    } else {
+        let mut tmp = [0u8; 4];
+        for c in decode_chars(bytes) {
+            if (c as u32) < 0x20 || c == '"' || c == '\\' {
+                push_json_escape(out, c);
+            } else {
+                out.extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
+            }
+        }
+    }
+    out.push(b'"');
+}
+
+fn push_json_escape(out: &mut Vec<u8>, c: char) {
+    match c {
+        '"' => out.extend_from_slice(b"\\\""),
+        '\\' => out.extend_from_slice(b"\\\\"),
+        '\n' => out.extend_from_slice(b"\\n"),
+        '\r' => out.extend_from_slice(b"\\r"),
+        '\t' => out.extend_from_slice(b"\\t"),
+        c => {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            let v = c as u32;
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[((v >> 4) & 0xf) as usize]);
+            out.push(HEX[(v & 0xf) as usize]);
+        }
+    }
+}
+
+/// Where repr output goes: counted (for the pprint width decision) or HTML-escaped.
+trait Sink {
+    fn push(&mut self, text: &[u8]);
+}
+
+struct Count(usize);
+
+impl Sink for Count {
+    fn push(&mut self, text: &[u8]) {
+        // Width in characters, as pprint measures it.
+        self.0 += text.iter().filter(|&&b| b & 0xc0 != 0x80).count();
+    }
+}
+
+struct Html<'a>(&'a mut Vec<u8>);
+
+impl Sink for Html<'_> {
+    fn push(&mut self, text: &[u8]) {
+        push_html_escaped(self.0, text);
+    }
+}
+
+/// Escapes text for HTML element content. The output never goes into an attribute, so `&`, `<`
+/// and `>` are what can change its meaning; quotes stay readable for curl users.
+pub fn push_html_escaped(out: &mut Vec<u8>, text: &[u8]) {
+    let mut start = 0;
+    for (i, &b) in text.iter().enumerate() {
+        let esc: &[u8] = match b {
+            b'&' => b"&amp;",
+            b'<' => b"&lt;",
+            b'>' => b"&gt;",
+            _ => continue,
+        };
+        out.extend_from_slice(&text[start..i]);
+        out.extend_from_slice(esc);
+        start = i + 1;
+    }
+    out.extend_from_slice(&text[start..]);
+}
+
+fn headers_repr(headers: Headers<'_>, sep: &[u8], sink: &mut impl Sink) {
+    sink.push(b"[");
+    for (i, (name, value)) in headers.iter().enumerate() {
+        if i > 0 {
+            sink.push(sep);
+        }
+        sink.push(b"(");
+        str_repr(name, sink);
+        sink.push(b", ");
+        str_repr(value, sink);
+        sink.push(b")");
+    }
+    sink.push(b"]");
+}
+
+/// Python's `repr()` of a str: single quotes unless the text has `'` and no `"`.
+fn str_repr(bytes: &[u8], sink: &mut impl Sink) {
+    let quote = if bytes.contains(&b'\'') && !bytes.contains(&b'"') {
+        b'"'
+    } else {
+        b'\''
+    };
+    sink.push(&[quote]);
+    if std::str::from_utf8(bytes).is_ok() && !bytes.iter().any(|&b| needs_repr_escape(b, quote)) {
+        sink.push(bytes);
+    } else {
+        let mut tmp = [0u8; 4];
+        for c in decode_chars(bytes) {
+            match c {
+                '\\' => sink.push(b"\\\\"),
+                '\n' => sink.push(b"\\n"),
+                '\r' => sink.push(b"\\r"),
+                '\t' => sink.push(b"\\t"),
+                c if c as u32 == u32::from(quote) => sink.push(&[b'\\', quote]),
+                c if (c as u32) < 0x20 || (0x7f..=0xa0).contains(&(c as u32)) => {
+                    const HEX: &[u8; 16] = b"0123456789abcdef";
+                    let v = c as u32;
+                    sink.push(&[
+                        b'\\',
+                        b'x',
+                        HEX[((v >> 4) & 0xf) as usize],
+                        HEX[(v & 0xf) as usize],
+                    ]);
+                }
+                c => sink.push(c.encode_utf8(&mut tmp).as_bytes()),
+            }
+        }
+    }
+    sink.push(&[quote]);
+}
+
+fn needs_repr_escape(b: u8, quote: u8) -> bool {
+    b < 0x20 || b == 0x7f || b == b'\\' || b == quote || b >= 0x80
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exchange<'a>(headers: Headers<'a>, body: Option<u64>) -> Exchange<'a> {
+        Exchange {
+            headers,
+            client: "127.0.0.1:54321".parse().unwrap(),
+            request_line: b"GET /x?y=1 HTTP/1.1",
+            version: "HTTP/1.1",
+            method: "GET",
+            target: "/x?y=1",
+            body_bytes: body,
+        }
+    }
+
+    fn html(ex: &Exchange<'_>) -> String {
+        let mut out = Vec::new();
+        render_html(ex, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn short_header_list_renders_like_pprint_on_one_line() {
+        let h: &[(&[u8], &[u8])] = &[(b"Host", b"localhost:8000"), (b"Accept", b"*/*")];
+        assert_eq!(
+            html(&exchange(h, None)),
+            "<pre> [('Host', 'localhost:8000'), ('Accept', '*/*')] </pre>\
+<pre> ('127.0.0.1', 54321) </pre><pre> 'GET /x?y=1 HTTP/1.1' </pre><pre> 'HTTP/1.1' </pre>\n"
+        );
+    }
+
+    #[test]
+    fn long_header_list_renders_one_tuple_per_line() {
+        let h: &[(&[u8], &[u8])] = &[
+            (b"Host", b"localhost:8000"),
+            (b"User-Agent", b"Mozilla/5.0 (X11; Linux x86_64)"),
+            (b"Accept", b"*/*"),
+        ];
+        let out = html(&exchange(h, None));
+        assert!(out.starts_with(
+            "<pre> [('Host', 'localhost:8000'),\n ('User-Agent', 'Mozilla/5.0 (X11; Linux x86_64)'),\n ('Accept', '*/*')] </pre>"
+        ), "{out}");
+    }
+
+    #[test]
+    fn markup_in_header_values_is_escaped() {
+        let h: &[(&[u8], &[u8])] = &[(b"X-Evil", b"<script>alert('&')</script>")];
+        let out = html(&exchange(h, None));
+        assert!(
+            out.contains(r#"('X-Evil', "&lt;script&gt;alert('&amp;')&lt;/script&gt;")"#),
+            "{out}"
+        );
+        assert!(!out.contains("<script>"));
+    }
+
+    #[test]
+    fn body_length_block_appears_only_with_a_body() {
+        assert!(html(&exchange(&[], Some(5))).contains("<pre> body: 5 bytes </pre>"));
+        assert!(!html(&exchange(&[], None)).contains("body:"));
+    }
+
+    #[test]
+    fn repr_escapes_control_bytes_backslashes_and_latin1() {
+        let mut out = Vec::new();
+        str_repr(b"a\\b\tc\x01\xe9", &mut Html(&mut out));
+        assert_eq!(String::from_utf8(out).unwrap(), "'a\\\\b\\tc\\x01é'");
+    }
+
+    #[test]
+    fn json_keeps_order_duplicates_and_case_and_parses() {
+        let h: &[(&[u8], &[u8])] = &[(b"X-A", b"1"), (b"x-b", b"\"q\"\x01"), (b"X-A", b"2")];
+        let mut out = Vec::new();
+        render_json(&exchange(h, Some(3)), &mut out);
+        let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(
+            v["headers"],
+            serde_json::json!([["X-A", "1"], ["x-b", "\"q\"\u{1}"], ["X-A", "2"]])
+        );
+        assert_eq!(
+            v["client"],
+            serde_json::json!({"ip": "127.0.0.1", "port": 54321})
+        );
+        assert_eq!(v["request_line"], "GET /x?y=1 HTTP/1.1");
+        assert_eq!(v["body_bytes"], 3);
+    }
+
+    #[test]
+    fn json_strings_decode_invalid_utf8_as_latin1() {
+        let mut out = Vec::new();
+        push_json_str(&mut out, b"caf\xe9");
+        let s: String = serde_json::from_slice(&out).unwrap();
+        assert_eq!(s, "café");
+    }
+}

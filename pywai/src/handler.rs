@@ -1,0 +1,349 @@
+//! The request handler: reads (and counts) the body, renders the echo, writes the access log.
+
+use std::cell::Cell;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::{Instant, SystemTime};
+
+use bytes::Bytes;
+use http::header::{self, HeaderValue};
+use http::request::Parts;
+use http::{HeaderMap, Method, Request, Response, StatusCode, Version};
+use http_body_util::{BodyExt as _, Full};
+use hyper::body::{Body as _, Incoming};
+
+use crate::echo::{self, Exchange};
+use crate::log;
+use crate::tap::HeadQueue;
+
+/// Same bound hyper uses by default.
+const MAX_HEADERS: usize = 100;
+
+const HTML: HeaderValue = HeaderValue::from_static("text/html; charset=utf-8");
+const JSON: HeaderValue = HeaderValue::from_static("application/json");
+const TEXT: HeaderValue = HeaderValue::from_static("text/plain; charset=utf-8");
+const CLOSE: HeaderValue = HeaderValue::from_static("close");
+
+/// Per-worker settings the handler needs.
+#[derive(Debug)]
+pub struct HandlerConfig {
+    pub access_log: bool,
+    pub max_body: u64,
+    pub body_read_timeout: std::time::Duration,
+}
+
+/// Per-worker state: settings plus whether a log flush is already scheduled.
+#[derive(Debug)]
+pub struct Worker {
+    pub cfg: HandlerConfig,
+    pub flush_scheduled: Cell<bool>,
+}
+
+/// Per-connection state.
+#[derive(Debug)]
+pub struct Conn {
+    pub peer: SocketAddr,
+    pub heads: HeadQueue,
+    pub worker: Rc<Worker>,
+}
+
+#[derive(Debug, thiserror::Error)]
+enum BodyError {
+    #[error("request body exceeds the {limit}-byte limit")]
+    TooLarge { limit: u64 },
+    #[error("reading the request body failed: {0}")]
+    Read(#[from] hyper::Error),
+    #[error("request body not received within the body read timeout")]
+    Timeout,
+}
+
+impl BodyError {
+    fn status(&self) -> StatusCode {
+        match self {
+            BodyError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            BodyError::Read(_) => StatusCode::BAD_REQUEST,
+            BodyError::Timeout => StatusCode::REQUEST_TIMEOUT,
+        }
+    }
+}
+
+pub async fn handle(
+    req: Request<Incoming>,
+    conn: Rc<Conn>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let started = conn
+        .worker
+        .cfg
+        .access_log
+        .then(|| (SystemTime::now(), Instant::now()));
+    // The tap recorded this request's head before hyper could parse it, so it is at the front.
+    let raw_head = conn.heads.borrow_mut().pop_front();
+    let (parts, body) = req.into_parts();
+
+    let resp = if parts.method == Method::CONNECT {
+        // A 2xx would mean "tunnel established"; pywai is not a proxy.
+        plain(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "CONNECT is not supported\n",
+            true,
+        )
+    } else {
+        match read_body(&parts.headers, body, &conn.worker.cfg).await {
+            Err(e) => plain(e.status(), &format!("{e}\n"), true),
+            Ok(_) if parts.uri.path() == "/healthz" => plain(StatusCode::OK, "ok\n", false),
+            Ok(body_bytes) => echo_response(&parts, raw_head.as_deref(), conn.peer, body_bytes),
+        }
+    };
+
+    if let Some((wall, t0)) = started {
+        write_access_log(&conn, &parts, raw_head.as_deref(), &resp, wall, t0);
+    }
+    Ok(resp)
+}
+
+/// Counts the body without keeping it. `None` when the request carried no body at all.
+async fn read_body(
+    headers: &HeaderMap,
+    mut body: Incoming,
+    cfg: &HandlerConfig,
+) -> Result<Option<u64>, BodyError> {
+    let declared = headers.contains_key(header::CONTENT_LENGTH)
+        || headers.contains_key(header::TRANSFER_ENCODING);
+    if body.is_end_stream() {
+        return Ok(declared.then_some(0));
+    }
+    let limit = cfg.max_body;
+    // Refuse a declared oversize body before the client sends it (no 100 Continue goes out).
+    if body.size_hint().lower() > limit {
+        return Err(BodyError::TooLarge { limit });
+    }
+    let count = async {
+        let mut n: u64 = 0;
+        while let Some(frame) = body.frame().await {
+            if let Some(data) = frame?.data_ref() {
+                n += data.len() as u64;
+                if n > limit {
+                    return Err(BodyError::TooLarge { limit });
+                }
+            }
+        }
+        Ok(Some(n))
+    };
+    tokio::time::timeout(cfg.body_read_timeout, count)
+        .await
+        .unwrap_or(Err(BodyError::Timeout))
+}
+
+fn plain(status: StatusCode, text: &str, close: bool) -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(Bytes::copy_from_slice(text.as_bytes())));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(header::CONTENT_TYPE, TEXT);
+    if close {
+        // The body may be unread, so the connection cannot carry another request.
+        resp.headers_mut().insert(header::CONNECTION, CLOSE);
+    }
+    resp
+}
+
+fn wants_json(parts: &Parts) -> bool {
+    if let Some(q) = parts.uri.query() {
+        for pair in q.split('&') {
+            match pair {
+                "format=json" => return true,
+                "format=html" => return false,
+                _ => {}
+            }
+        }
+    }
+    parts
+        .headers
+        .get(header::ACCEPT)
+        .map(|v| v.as_bytes())
+        .is_some_and(|accept| {
+            contains_ignore_case(accept, b"application/json")
+                && !contains_ignore_case(accept, b"text/html")
+        })
+}
+
+fn contains_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len())
+        .any(|w| w.eq_ignore_ascii_case(needle))
+}
+
+fn version_str(v: Version) -> &'static str {
+    match v {
+        Version::HTTP_09 => "HTTP/0.9",
+        Version::HTTP_10 => "HTTP/1.0",
+        Version::HTTP_11 => "HTTP/1.1",
+        Version::HTTP_2 => "HTTP/2.0",
+        Version::HTTP_3 => "HTTP/3.0",
+        _ => "HTTP/?",
+    }
+}
+
+/// The request line as sent: the first non-empty line of the raw head, without CR LF.
+fn raw_request_line(raw: &[u8]) -> &[u8] {
+    let start = raw
+        .iter()
+        .position(|&b| b != b'\r' && b != b'\n')
+        .unwrap_or(raw.len());
+    let rest = &raw[start..];
+    let end = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+    rest[..end].strip_suffix(b"\r").unwrap_or(&rest[..end])
+}
+
+fn echo_response(
+    parts: &Parts,
+    raw_head: Option<&[u8]>,
+    peer: SocketAddr,
+    body_bytes: Option<u64>,
+) -> Response<Full<Bytes>> {
+    let json = wants_json(parts);
+    let version = version_str(parts.version);
+    let mut out = Vec::with_capacity(512);
+
+    let mut raw_headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut raw_req = httparse::Request::new(&mut raw_headers);
+    // Use the raw head only if it is certainly this request's (same method, same header count).
+    let raw = raw_head.filter(|raw| {
+        matches!(raw_req.parse(raw), Ok(httparse::Status::Complete(_)))
+            && raw_req.method == Some(parts.method.as_str())
+            && raw_req.headers.len() == parts.headers.len()
+    });
+
+    let fallback_line;
+    let pairs: Vec<(&[u8], &[u8])>;
+    let (request_line, target): (&[u8], &str);
+    match raw {
+        Some(raw) => {
+            pairs = raw_req
+                .headers
+                .iter()
+                .map(|h| (h.name.as_bytes(), h.value))
+                .collect();
+            request_line = raw_request_line(raw);
+            target = raw_req.path.unwrap_or("");
+        }
+        None => {
+            let fallback_target = parts
+                .uri
+                .path_and_query()
+                .map_or(parts.uri.path(), |pq| pq.as_str());
+            fallback_line = format!("{} {} {}", parts.method, fallback_target, version);
+            pairs = parts
+                .headers
+                .iter()
+                .map(|(n, v)| (n.as_str().as_bytes(), v.as_bytes()))
+                .collect();
+            request_line = fallback_line.as_bytes();
+            target = fallback_target;
+        }
+    }
+
+    let ex = Exchange {
+        headers: &pairs,
+        client: peer,
+        request_line,
+        version,
+        method: parts.method.as_str(),
+        target,
+        body_bytes,
+    };
+    if json {
+        echo::render_json(&ex, &mut out);
+    } else {
+        echo::render_html(&ex, &mut out);
+    }
+    let content_type = if json { JSON } else { HTML };
+
+    let len = out.len();
+    let body = if parts.method == Method::HEAD {
+        Bytes::new()
+    } else {
+        Bytes::from(out)
+    };
+    let mut resp = Response::new(Full::new(body));
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, content_type);
+    if parts.method == Method::HEAD {
+        // The length GET would have sent, as RFC 9110 asks for HEAD.
+        resp.headers_mut()
+            .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    }
+    resp
+}
+
+fn write_access_log(
+    conn: &Conn,
+    parts: &Parts,
+    raw_head: Option<&[u8]>,
+    resp: &Response<Full<Bytes>>,
+    wall: SystemTime,
+    t0: Instant,
+) {
+    let path = raw_head
+        .map(raw_request_line)
+        .and_then(|line| line.split(|&b| b == b' ').nth(1))
+        .unwrap_or_else(|| parts.uri.path().as_bytes());
+    let rec = log::AccessRecord {
+        time: wall,
+        client: conn.peer,
+        method: parts.method.as_str(),
+        path,
+        protocol: version_str(parts.version),
+        status: resp.status().as_u16(),
+        bytes: resp.body().size_hint().exact().unwrap_or(0),
+        duration: t0.elapsed(),
+        user_agent: parts.headers.get(header::USER_AGENT).map(|v| v.as_bytes()),
+    };
+    if log::access(&rec) && !conn.worker.flush_scheduled.replace(true) {
+        let worker = conn.worker.clone();
+        // Flush after the other ready tasks of this round have logged too: one write per batch.
+        tokio::task::spawn_local(async move {
+            tokio::task::yield_now().await;
+            worker.flush_scheduled.set(false);
+            log::flush_access();
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_line_skips_leading_blank_lines_and_line_ending() {
+        assert_eq!(
+            raw_request_line(b"\r\nGET / HTTP/1.1\r\nA: b\r\n\r\n"),
+            b"GET / HTTP/1.1"
+        );
+        assert_eq!(
+            raw_request_line(b"GET /x HTTP/1.0\nA: b\n\n"),
+            b"GET /x HTTP/1.0"
+        );
+    }
+
+    fn parts(uri: &str, accept: Option<&str>) -> Parts {
+        let mut b = Request::builder().uri(uri);
+        if let Some(a) = accept {
+            b = b.header(header::ACCEPT, a);
+        }
+        b.body(()).unwrap().into_parts().0
+    }
+
+    #[test]
+    fn json_is_chosen_by_query_or_accept_but_not_for_browsers() {
+        assert!(wants_json(&parts("/?format=json", None)));
+        assert!(wants_json(&parts("/", Some("application/json"))));
+        assert!(!wants_json(&parts(
+            "/?format=html",
+            Some("application/json")
+        )));
+        assert!(!wants_json(&parts(
+            "/",
+            Some("text/html,application/xhtml+xml,application/json;q=0.9")
+        )));
+        assert!(!wants_json(&parts("/", None)));
+    }
+}

@@ -1,0 +1,378 @@
+//! Listening, connection handling and graceful shutdown.
+//!
+//! One event loop per worker thread (a current-thread tokio runtime), all accepting from the same
+//! listening sockets: a connection stays on the thread that accepted it, so requests never cross
+//! threads and per-connection state needs no locks. The main thread only waits for signals.
+
+use std::cell::Cell;
+use std::io;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{Notify, watch};
+
+use crate::config::Config;
+use crate::handler::{self, HandlerConfig};
+use crate::log::{self, Level, RateLimit};
+use crate::tap::{HeadQueue, Recorder, Tap};
+
+const BACKLOG: i32 = 1024;
+/// Room above the largest head for body chunks in hyper's read buffer.
+const READ_BUF_EXTRA: usize = 16 * 1024;
+/// Answer sent to connections above the cap; written once without waiting, then closed.
+const OVER_CAPACITY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: text/plain\r\n\
+content-length: 24\r\nconnection: close\r\n\r\ntoo many open connections";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: io::Error },
+    #[error("cannot start worker thread {index}: {source}")]
+    Worker { index: usize, source: io::Error },
+    #[error("cannot set up signal handling: {0}")]
+    Signals(io::Error),
+}
+
+/// State shared by all worker threads.
+struct Shared {
+    cfg: Config,
+    http: http1::Builder,
+    open: AtomicUsize,
+}
+
+static CONN_ERRORS: RateLimit = RateLimit::new();
+static OVERLOAD_WARNINGS: RateLimit = RateLimit::new();
+static ACCEPT_ERRORS: RateLimit = RateLimit::new();
+
+/// Binds a listening socket the way the server does (SO_REUSEADDR so restarts do not wait out
+/// TIME_WAIT; IPv6 sockets keep the system's dual-stack default).
+pub fn bind(addr: SocketAddr) -> io::Result<std::net::TcpListener> {
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(BACKLOG)?;
+    socket.set_nonblocking(true)?;
+    Ok(socket.into())
+}
+
+/// Runs until SIGTERM or SIGINT, then drains. Returns once every connection finished or the
+/// shutdown deadline passed.
+pub fn run(cfg: Config) -> Result<(), ServerError> {
+    let mut listeners = Vec::with_capacity(cfg.listen.len());
+    for &addr in &cfg.listen {
+        let l = bind(addr).map_err(|source| ServerError::Bind { addr, source })?;
+        let local = l.local_addr().unwrap_or(addr);
+        listeners.push(l);
+        log::event(
+            Level::Info,
+            "listening",
+            &[("addr", local.to_string().into())],
+        );
+    }
+
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(cfg.header_read_timeout)
+        .max_header_size(cfg.max_header_size)
+        .max_buf_size(cfg.max_header_size + READ_BUF_EXTRA)
+        .keep_alive(true)
+        .half_close(false);
+
+    let threads = cfg.threads;
+    let shutdown_timeout = cfg.shutdown_timeout;
+    let shared = Arc::new(Shared {
+        cfg,
+        http,
+        open: AtomicUsize::new(0),
+    });
+
+    // The signal handlers go in before any worker accepts, so an early SIGTERM is never lost.
+    let main_rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(ServerError::Signals)?;
+    let mut signals = main_rt
+        .block_on(async { Signals::new() })
+        .map_err(ServerError::Signals)?;
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+    let mut handles = Vec::with_capacity(threads);
+    for index in 0..threads {
+        let mine = listeners
+            .iter()
+            .map(std::net::TcpListener::try_clone)
+            .collect::<io::Result<Vec<_>>>()
+            .map_err(|source| ServerError::Worker { index, source })?;
+        let shared = shared.clone();
+        let stop_rx = stop_rx.clone();
+        let done_tx = done_tx.clone();
+        let handle = std::thread::Builder::new()
+            .name(format!("pywai-worker-{index}"))
+            .spawn(move || {
+                if let Err(e) = worker(mine, shared, stop_rx) {
+                    log::event(
+                        Level::Error,
+                        "worker failed",
+                        &[("worker", index.into()), ("error", e.to_string().into())],
+                    );
+                }
+                let _ = done_tx.send(());
+            })
+            .map_err(|source| ServerError::Worker { index, source })?;
+        handles.push(handle);
+    }
+    drop(done_tx);
+    drop(listeners);
+
+    main_rt.block_on(async {
+        let signal = tokio::select! {
+            s = signals.recv() => s,
+            // Every worker died: nothing is serving, so stop too.
+            _ = done_rx.recv() => "worker exit",
+        };
+        log::event(
+            Level::Info,
+            "shutting down: no longer accepting, draining in-flight requests",
+            &[
+                ("signal", signal.into()),
+                ("deadline_ms", (shutdown_timeout.as_millis() as u64).into()),
+            ],
+        );
+        let _ = stop_tx.send(true);
+        let drained = tokio::time::timeout(shutdown_timeout, async {
+            while done_rx.recv().await.is_some() {}
+        })
+        .await;
+        match drained {
+            Ok(()) => log::event(Level::Info, "stopped", &[]),
+            Err(_) => log::event(
+                Level::Error,
+                "shutdown deadline passed; closing remaining connections",
+                &[(
+                    "open_connections",
+                    shared.open.load(Ordering::Relaxed).into(),
+                )],
+            ),
+        }
+    });
+    Ok(())
+}
+
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> io::Result<Self> {
+        use tokio::signal::unix::{SignalKind, signal};
+        Ok(Self {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+
+    async fn recv(&mut self) -> &'static str {
+        tokio::select! {
+            _ = self.term.recv() => "SIGTERM",
+            _ = self.int.recv() => "SIGINT",
+        }
+    }
+}
+
+/// Per-thread state.
+struct Worker {
+    shared: Arc<Shared>,
+    handler: Rc<handler::Worker>,
+    stopping: Cell<bool>,
+    stop: Notify,
+    conns: Cell<usize>,
+    idle: Notify,
+}
+
+fn worker(
+    listeners: Vec<std::net::TcpListener>,
+    shared: Arc<Shared>,
+    mut stop_rx: watch::Receiver<bool>,
+) -> io::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()?;
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, async move {
+        let handler = Rc::new(handler::Worker {
+            cfg: HandlerConfig {
+                access_log: shared.cfg.access_log,
+                max_body: shared.cfg.max_body,
+                body_read_timeout: shared.cfg.body_read_timeout,
+            },
+            flush_scheduled: Cell::new(false),
+        });
+        let w = Rc::new(Worker {
+            shared,
+            handler,
+            stopping: Cell::new(false),
+            stop: Notify::new(),
+            conns: Cell::new(0),
+            idle: Notify::new(),
+        });
+        for l in listeners {
+            let l = TcpListener::from_std(l)?;
+            tokio::task::spawn_local(accept_loop(l, w.clone()));
+        }
+        // A dropped sender also means stop.
+        let _ = stop_rx.wait_for(|&stop| stop).await;
+        w.stopping.set(true);
+        w.stop.notify_waiters();
+        while w.conns.get() > 0 {
+            w.idle.notified().await;
+        }
+        log::flush_access();
+        Ok(())
+    })
+}
+
+async fn accept_loop(listener: TcpListener, w: Rc<Worker>) {
+    loop {
+        if w.stopping.get() {
+            return;
+        }
+        let accepted = tokio::select! {
+            biased;
+            _ = w.stop.notified() => return,
+            r = listener.accept() => r,
+        };
+        match accepted {
+            Ok((stream, peer)) => {
+                let cap = w.shared.cfg.max_connections;
+                if w.shared.open.fetch_add(1, Ordering::Relaxed) >= cap {
+                    w.shared.open.fetch_sub(1, Ordering::Relaxed);
+                    reject_over_capacity(&stream, peer, cap);
+                    continue;
+                }
+                w.conns.set(w.conns.get() + 1);
+                tokio::task::spawn_local(serve(stream, peer, w.clone()));
+            }
+            Err(e) => {
+                if ACCEPT_ERRORS.allow(1) {
+                    log::event(
+                        Level::Error,
+                        "accept failed",
+                        &[("error", e.to_string().into())],
+                    );
+                }
+                // Out of descriptors or memory: back off instead of spinning on the error.
+                if !matches!(
+                    e.kind(),
+                    io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset
+                ) {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        }
+    }
+}
+
+fn reject_over_capacity(stream: &TcpStream, peer: SocketAddr, cap: usize) {
+    // The socket's send buffer is empty, so this either writes it all or the client is gone.
+    let _ = stream.try_write(OVER_CAPACITY);
+    if OVERLOAD_WARNINGS.allow(1) {
+        log::event(
+            Level::Warn,
+            "connection limit reached; rejecting with 503",
+            &[
+                ("client", peer.to_string().into()),
+                ("max_connections", cap.into()),
+            ],
+        );
+    }
+}
+
+/// Decrements the connection counts however the connection task ends.
+struct ConnGuard(Rc<Worker>);
+
+impl Drop for ConnGuard {
+    fn drop(&mut self) {
+        let w = &self.0;
+        w.shared.open.fetch_sub(1, Ordering::Relaxed);
+        let n = w.conns.get().saturating_sub(1);
+        w.conns.set(n);
+        if n == 0 {
+            w.idle.notify_one();
+        }
+    }
+}
+
+async fn serve(stream: TcpStream, peer: SocketAddr, w: Rc<Worker>) {
+    let _guard = ConnGuard(w.clone());
+    // Responses go out in one write; do not let Nagle hold them back.
+    let _ = stream.set_nodelay(true);
+    let heads: HeadQueue = Rc::default();
+    let io = TokioIo::new(Tap::new(
+        stream,
+        Recorder::new(heads.clone(), w.shared.cfg.max_header_size),
+    ));
+    let conn_state = Rc::new(handler::Conn {
+        peer,
+        heads,
+        worker: w.handler.clone(),
+    });
+    let svc = service_fn(move |req| handler::handle(req, conn_state.clone()));
+    let conn = w.shared.http.serve_connection(io, svc);
+    tokio::pin!(conn);
+
+    let result = if w.stopping.get() {
+        conn.as_mut().graceful_shutdown();
+        conn.await
+    } else {
+        let stop = w.stop.notified();
+        tokio::pin!(stop);
+        tokio::select! {
+            biased;
+            r = conn.as_mut() => r,
+            _ = stop => {
+                // Finishes the request in flight (if any), then closes.
+                conn.as_mut().graceful_shutdown();
+                conn.await
+            }
+        }
+    };
+    if let Err(e) = result {
+        // Clients that vanish are routine; malformed input and timeouts are worth a line.
+        if !(e.is_incomplete_message() || e.is_canceled() || is_reset(&e)) && CONN_ERRORS.allow(10)
+        {
+            log::event(
+                Level::Warn,
+                "connection error",
+                &[
+                    ("client", peer.to_string().into()),
+                    ("error", e.to_string().into()),
+                ],
+            );
+        }
+    }
+}
+
+fn is_reset(e: &hyper::Error) -> bool {
+    let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = src {
+        if let Some(io) = s.downcast_ref::<io::Error>() {
+            return matches!(
+                io.kind(),
+                io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
+            );
+        }
+        src = s.source();
+    }
+    false
+}

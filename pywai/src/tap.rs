@@ -1,0 +1,432 @@
+//! Read-side tap: keeps a copy of each raw request head as it arrives on a connection.
+//!
+//! hyper lower-cases header names and groups repeated names; its `preserve_header_case` record is
+//! a private extension. To echo headers exactly as sent (order, case, duplicates) pywai watches
+//! the bytes hyper reads, cuts out each request head, and skips the bodies by following the same
+//! framing rules hyper does (Content-Length, chunked). The handler takes the heads in order from
+//! a per-connection queue. If the tap ever cannot follow the stream it stops recording and the
+//! handler falls back to hyper's parsed headers, so a confused tap can degrade output, never
+//! corrupt a response.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::io;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use bytes::{Bytes, BytesMut};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// Heads recorded on one connection, oldest first.
+pub type HeadQueue = Rc<RefCell<VecDeque<Bytes>>>;
+
+/// Upper bound on recorded heads waiting for the handler; hyper handles one request at a time,
+/// so only pipelined requests queue up, and a deeper pipeline than this just loses the raw view.
+const MAX_QUEUED_HEADS: usize = 64;
+/// Same bound hyper uses by default.
+const MAX_HEADERS: usize = 100;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Collecting bytes of the next request head.
+    Head,
+    /// Skipping a body of known remaining length.
+    Body(u64),
+    /// Reading a chunk-size line (hex digits, optional extensions, LF).
+    ChunkSize {
+        value: u64,
+        digits: u8,
+        in_ext: bool,
+    },
+    /// Skipping chunk data.
+    ChunkData(u64),
+    /// Skipping the CRLF after chunk data.
+    ChunkDataEnd,
+    /// Reading trailer lines after the last chunk; `line_len` counts the current line.
+    Trailers { line_len: usize, total: usize },
+    /// The tap could not follow the stream; nothing more is recorded on this connection.
+    Lost,
+}
+
+/// The framing state machine, kept apart from the IO wrapper so it can be tested on byte slices.
+#[derive(Debug)]
+pub struct Recorder {
+    state: State,
+    head: BytesMut,
+    /// Bytes of `head` already searched for an end-of-head marker.
+    scanned: usize,
+    max_head: usize,
+    queue: HeadQueue,
+}
+
+impl Recorder {
+    pub fn new(queue: HeadQueue, max_head: usize) -> Self {
+        Self {
+            state: State::Head,
+            head: BytesMut::new(),
+            scanned: 0,
+            max_head,
+            queue,
+        }
+    }
+
+    /// Feeds bytes just read from the socket.
+    pub fn feed(&mut self, mut data: &[u8]) {
+        while !data.is_empty() {
+            match self.state {
+                State::Lost => return,
+                State::Head => data = self.feed_head(data),
+                State::Body(left) => {
+                    let n = take(left, data.len());
+                    data = &data[n..];
+                    let left = left - n as u64;
+                    self.state = if left == 0 {
+                        State::Head
+                    } else {
+                        State::Body(left)
+                    };
+                }
+                State::ChunkSize {
+                    value,
+                    digits,
+                    in_ext,
+                } => {
+                    let b = data[0];
+                    data = &data[1..];
+                    self.state = chunk_size_step(value, digits, in_ext, b);
+                }
+                State::ChunkData(left) => {
+                    let n = take(left, data.len());
+                    data = &data[n..];
+                    let left = left - n as u64;
+                    self.state = if left == 0 {
+                        State::ChunkDataEnd
+                    } else {
+                        State::ChunkData(left)
+                    };
+                }
+                State::ChunkDataEnd => {
+                    let b = data[0];
+                    data = &data[1..];
+                    self.state = match b {
+                        b'\r' => State::ChunkDataEnd,
+                        b'\n' => State::ChunkSize {
+                            value: 0,
+                            digits: 0,
+                            in_ext: false,
+                        },
+                        _ => State::Lost,
+                    };
+                }
+                State::Trailers { line_len, total } => {
+                    let b = data[0];
+                    data = &data[1..];
+                    self.state = match b {
+                        b'\n' if line_len == 0 => State::Head,
+                        b'\n' => State::Trailers {
+                            line_len: 0,
+                            total: total + 1,
+                        },
+                        // A bare CR does not start a trailer line's content.
+                        b'\r' => State::Trailers {
+                            line_len,
+                            total: total + 1,
+                        },
+                        _ if total >= self.max_head => State::Lost,
+                        _ => State::Trailers {
+                            line_len: line_len + 1,
+                            total: total + 1,
+                        },
+                    };
+                }
+            }
+        }
+    }
+
+    /// Accumulates head bytes; returns the part of `data` after the head once it is complete.
+    fn feed_head<'a>(&mut self, data: &'a [u8]) -> &'a [u8] {
+        let before = self.head.len();
+        // One byte over the limit is enough to know the head is too large.
+        let room = (self.max_head + 1).saturating_sub(before);
+        let n = data.len().min(room);
+        self.head.extend_from_slice(&data[..n]);
+
+        // Parse only once an empty line has arrived, so a sender trickling bytes costs one scan
+        // per byte instead of one parse per byte.
+        let start = self.scanned.saturating_sub(3);
+        let has_end = has_empty_line(&self.head[start..]);
+        self.scanned = self.head.len();
+        if !has_end {
+            if self.head.len() > self.max_head {
+                self.lose();
+            }
+            return &[];
+        }
+
+        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut req = httparse::Request::new(&mut headers);
+        match req.parse(&self.head) {
+            Ok(httparse::Status::Complete(len)) => {
+                let framing = framing(req.headers);
+                let consumed = len.saturating_sub(before);
+                let head = self.head.split_to(len).freeze();
+                self.head.clear();
+                self.scanned = 0;
+                match framing {
+                    Some(next) => {
+                        let mut queue = self.queue.borrow_mut();
+                        if queue.len() >= MAX_QUEUED_HEADS {
+                            drop(queue);
+                            self.lose();
+                            return &[];
+                        }
+                        queue.push_back(head);
+                        drop(queue);
+                        self.state = next;
+                        data.get(consumed..).unwrap_or(&[])
+                    }
+                    None => {
+                        self.lose();
+                        &[]
+                    }
+                }
+            }
+            // An empty line inside leading blank lines; keep collecting.
+            Ok(httparse::Status::Partial) if self.head.len() <= self.max_head => &[],
+            _ => {
+                self.lose();
+                &[]
+            }
+        }
+    }
+
+    fn lose(&mut self) {
+        self.state = State::Lost;
+        self.head = BytesMut::new();
+    }
+
+    #[cfg(test)]
+    fn is_lost(&self) -> bool {
+        self.state == State::Lost
+    }
+}
+
+fn take(left: u64, avail: usize) -> usize {
+    usize::try_from(left).map_or(avail, |l| l.min(avail))
+}
+
+fn has_empty_line(buf: &[u8]) -> bool {
+    buf.windows(2).any(|w| w == b"\n\n") || buf.windows(3).any(|w| w == b"\n\r\n")
+}
+
+fn chunk_size_step(value: u64, digits: u8, in_ext: bool, b: u8) -> State {
+    if b == b'\n' {
+        if digits == 0 {
+            return State::Lost;
+        }
+        return if value == 0 {
+            State::Trailers {
+                line_len: 0,
+                total: 0,
+            }
+        } else {
+            State::ChunkData(value)
+        };
+    }
+    if in_ext || b == b'\r' {
+        return State::ChunkSize {
+            value,
+            digits,
+            in_ext: true,
+        };
+    }
+    if b == b';' || b == b' ' || b == b'\t' {
+        return State::ChunkSize {
+            value,
+            digits,
+            in_ext: true,
+        };
+    }
+    let Some(d) = (b as char).to_digit(16) else {
+        return State::Lost;
+    };
+    // 16 hex digits is the largest u64; hyper rejects longer sizes too.
+    if digits >= 16 {
+        return State::Lost;
+    }
+    State::ChunkSize {
+        value: value * 16 + u64::from(d),
+        digits: digits + 1,
+        in_ext: false,
+    }
+}
+
+/// How the body after this head is framed, following RFC 9112 section 6.3 for requests.
+/// `None` when hyper would reject the request anyway (it answers 400 and closes).
+fn framing(headers: &[httparse::Header<'_>]) -> Option<State> {
+    let mut length: Option<u64> = None;
+    let mut chunked: Option<bool> = None;
+    for h in headers {
+        if h.name.eq_ignore_ascii_case("transfer-encoding") {
+            let last = h.value.rsplit(|&b| b == b',').next().unwrap_or(&[]);
+            chunked = Some(last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
+        } else if h.name.eq_ignore_ascii_case("content-length") {
+            let v = std::str::from_utf8(h.value.trim_ascii()).ok()?;
+            let n: u64 = v.parse().ok()?;
+            if length.is_some_and(|prev| prev != n) {
+                return None;
+            }
+            length = Some(n);
+        }
+    }
+    match (chunked, length) {
+        (Some(true), _) => Some(State::ChunkSize {
+            value: 0,
+            digits: 0,
+            in_ext: false,
+        }),
+        (Some(false), _) => None,
+        (None, Some(0) | None) => Some(State::Head),
+        (None, Some(n)) => Some(State::Body(n)),
+    }
+}
+
+/// A stream whose reads also go through a [`Recorder`].
+#[derive(Debug)]
+pub struct Tap<T> {
+    inner: T,
+    recorder: Recorder,
+}
+
+impl<T> Tap<T> {
+    pub fn new(inner: T, recorder: Recorder) -> Self {
+        Self { inner, recorder }
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Tap<T> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        let res = Pin::new(&mut this.inner).poll_read(cx, buf);
+        if let (Poll::Ready(Ok(())), Some(new)) = (&res, buf.filled().get(before..)) {
+            this.recorder.feed(new);
+        }
+        res
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Tap<T> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recorder() -> (Recorder, HeadQueue) {
+        let q: HeadQueue = Rc::default();
+        (Recorder::new(q.clone(), 1024), q)
+    }
+
+    fn heads(q: &HeadQueue) -> Vec<String> {
+        q.borrow()
+            .iter()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .collect()
+    }
+
+    const STREAM: &[u8] = b"GET /a HTTP/1.1\r\nX-One: 1\r\n\r\n\
+POST /b HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello\
+PUT /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3;ext=1\r\nabc\r\n10\r\n0123456789abcdef\r\n0\r\nX-Trailer: t\r\n\r\n\
+GET /d HTTP/1.1\r\nhOsT: x\r\n\r\n";
+
+    #[test]
+    fn pipelined_heads_are_recorded_in_order_with_bodies_skipped() {
+        let (mut r, q) = recorder();
+        r.feed(STREAM);
+        let got = heads(&q);
+        assert_eq!(got.len(), 4, "{got:?}");
+        assert!(got[0].starts_with("GET /a "));
+        assert!(got[1].starts_with("POST /b "));
+        assert!(got[2].starts_with("PUT /c "));
+        assert_eq!(got[3], "GET /d HTTP/1.1\r\nhOsT: x\r\n\r\n");
+        assert!(!r.is_lost());
+    }
+
+    #[test]
+    fn byte_at_a_time_delivery_records_the_same_heads() {
+        let (mut whole, q_whole) = recorder();
+        whole.feed(STREAM);
+        let (mut trickle, q_trickle) = recorder();
+        for b in STREAM {
+            trickle.feed(std::slice::from_ref(b));
+        }
+        assert_eq!(heads(&q_whole), heads(&q_trickle));
+        assert!(!trickle.is_lost());
+    }
+
+    #[test]
+    fn oversized_head_stops_recording() {
+        let (mut r, q) = recorder();
+        let mut big = b"GET / HTTP/1.1\r\nX-Big: ".to_vec();
+        big.extend(std::iter::repeat_n(b'a', 2000));
+        r.feed(&big);
+        assert!(r.is_lost());
+        assert!(q.borrow().is_empty());
+    }
+
+    #[test]
+    fn conflicting_content_lengths_stop_recording() {
+        let (mut r, q) = recorder();
+        r.feed(b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n");
+        assert!(r.is_lost());
+        assert!(q.borrow().is_empty());
+    }
+
+    #[test]
+    fn leading_blank_lines_before_a_request_are_tolerated() {
+        let (mut r, q) = recorder();
+        r.feed(b"\r\n\r\nGET / HTTP/1.1\r\nA: b\r\n\r\n");
+        assert_eq!(heads(&q).len(), 1);
+        assert!(!r.is_lost());
+    }
+
+    #[test]
+    fn bad_chunk_size_stops_recording() {
+        let (mut r, _q) = recorder();
+        r.feed(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
+        assert!(r.is_lost());
+    }
+}
