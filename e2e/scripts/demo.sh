@@ -24,6 +24,7 @@ HOST=demo.s.llnwi.net
 PUBLISHED_PATH=/fred
 NODEPORT=30080
 EDGE_PORT=30081
+DNS_PORT=30053
 
 step_no=0
 step() {
@@ -189,6 +190,10 @@ kind_demo() {
   step "The records in (mock) Vultr DNS: the origin hostname lists the node addresses"
   say "GET /__admin/state on vultr-mock-api"
   show_admin_state cdn-mocks vultr-mock-api vultr
+  if command -v dig >/dev/null; then
+    say "a real DNS answer from the mock's DNS server (nodePort 30053/udp, mapped by kind):"
+    run dig +short @127.0.0.1 -p "$DNS_PORT" origin.example.com A || true
+  fi
   say "node addresses, for comparison:"
   k get nodes -o jsonpath='{range .items[*]}{.metadata.name}{"\t"}{.status.addresses[?(@.type=="InternalIP")].address}{"\n"}{end}' |
     sed 's/^/     /'

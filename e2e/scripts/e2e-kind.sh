@@ -6,8 +6,9 @@
 #   2. release build, images (e2e/scripts/build-images.sh), `kind load docker-image`;
 #   3. `kubectl apply -k manifests`, wait for every rollout;
 #   4. the harness's scenarios against that cluster: `e2e cluster --kubeconfig ...`, reaching the
-#      mocks' admin APIs through `kubectl port-forward` and pywai / the CDN edge through the
-#      host ports kind-config.yaml maps (30080, 30081).
+#      mocks' admin APIs through `kubectl port-forward`, and pywai, the CDN edge and the DNS mock
+#      through the host ports kind-config.yaml maps (30080, 30081, 30053/udp).
+# Extra arguments go to the harness, e.g. `e2e/scripts/e2e-kind.sh --only apply,edit`.
 # On failure the cluster's logs are exported to .e2e/kind-logs. The cluster is deleted at the end
 # unless KEEP_CLUSTER=1. Needs Docker, kind, kubectl, curl and cargo.
 set -euo pipefail
@@ -21,6 +22,7 @@ KUBECONFIG_FILE="$WORK/kubeconfig"
 LOGS="$ROOT/.e2e/kind-logs"
 NODEPORT=30080
 EDGE_PORT=30081
+DNS_PORT=30053
 
 log() { printf '\033[1me2e-kind:\033[0m %s\n' "$*"; }
 die() {
@@ -36,8 +38,8 @@ docker info >/dev/null 2>&1 || die "the Docker daemon does not answer (docker in
 # The demo cluster maps the same host ports; two clusters cannot both have them.
 for other in $(kind get clusters 2>/dev/null); do
   if [[ "$other" != "$CLUSTER" ]] && docker ps --format '{{.Names}} {{.Ports}}' |
-    grep -E "^$other-control-plane .*:($NODEPORT|$EDGE_PORT)->" >/dev/null; then
-    die "kind cluster '$other' already maps host ports $NODEPORT/$EDGE_PORT; remove it first (make demo-down)"
+    grep -E "^$other-control-plane .*:($NODEPORT|$EDGE_PORT|$DNS_PORT)->" >/dev/null; then
+    die "kind cluster '$other' already maps host ports $NODEPORT/$EDGE_PORT/$DNS_PORT; remove it first (make demo-down)"
   fi
 done
 
@@ -116,11 +118,18 @@ harness="target/$TRIPLE/release/e2e"
 if ! "$harness" cluster --help >/dev/null 2>&1; then
   die "the harness ($harness) has no 'cluster' subcommand, so the scenarios cannot run against kind"
 fi
-log "running the scenarios against $CLUSTER"
+# The harness waits out resyncs in the steady-state scenario: tell it the deployed interval.
+resync="$(k -n edgio-ingress-system get deployment edgio-ingress-controller \
+  -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name=="RESYNC_INTERVAL")].value}')"
+log "running the scenarios against $CLUSTER (controller resync ${resync:-5m})"
 E2E_PROFILE=release "$harness" cluster \
   --kubeconfig "$KUBECONFIG_FILE" \
-  --edgio-admin-url "http://127.0.0.1:$edgio_admin_port" \
-  --vultr-admin-url "http://127.0.0.1:$vultr_admin_port" \
-  --nodeport-url "http://127.0.0.1:$NODEPORT" \
-  --edge-url "http://127.0.0.1:$EDGE_PORT"
+  --manifests manifests \
+  --edgio-admin "http://127.0.0.1:$edgio_admin_port" \
+  --vultr-admin "http://127.0.0.1:$vultr_admin_port" \
+  --dns "127.0.0.1:$DNS_PORT" \
+  --edge "http://127.0.0.1:$EDGE_PORT" \
+  --node-url "http://127.0.0.1:$NODEPORT" \
+  --resync "${resync:-5m}" \
+  "$@"
 log "all scenarios passed on kind"
