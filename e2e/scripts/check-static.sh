@@ -313,7 +313,7 @@ for short in {i.split("/", 1)[1].split(":", 1)[0] for i in images}:
 
 # The controller: the env the contract defines, leader election with the downward API.
 KNOWN_ENV = {"INGRESS_CLASS", "CONTROLLER_NAME", "WATCH_NAMESPACES", "OWNER_ID", "ORIGIN_HOSTNAME",
-             "DNS_ZONE", "NODE_ADDRESS_TYPES", "RESYNC_INTERVAL", "EDGIO_BASE_URL", "EDGIO_SHORTNAME",
+             "DNS_ZONE", "DNS_TTL", "NODE_ADDRESS_TYPES", "RESYNC_INTERVAL", "EDGIO_BASE_URL", "EDGIO_SHORTNAME",
              "EDGIO_USERNAME", "EDGIO_SHARED_KEY", "VULTR_BASE_URL", "VULTR_API_KEY", "HTTP_ADDR",
              "LEADER_ELECT", "LEASE_NAME", "POD_NAMESPACE", "POD_NAME", "LOG_FORMAT"}
 ctl = [d for d in deployments if any(c.get("image") == "edgio-ingress/controller:dev"
