@@ -110,21 +110,41 @@ show_admin_state() { # namespace service summary-kind
   fi
 }
 
-# Poll a command until it succeeds (each try bounded by the command itself), or give up.
+# Poll a command until it succeeds (each try bounded by the command itself), or give up and show
+# what the cluster says.
 wait_for() { # seconds description command...
-  local deadline=$((SECONDS + $1)) what="$2"
+  local limit=$1 what="$2"
+  local deadline=$((SECONDS + limit))
   shift 2
   until "$@" >/dev/null 2>&1; do
     if ((SECONDS >= deadline)); then
-      die "timed out after ${deadline}s waiting for $what"
+      diagnose
+      die "timed out after ${limit}s waiting for $what"
     fi
     sleep 2
   done
 }
 
+diagnose() {
+  echo "demo: --- pods ---" >&2
+  k get pods -A -o wide >&2 || true
+  echo "demo: --- controller log (last 30 lines per pod) ---" >&2
+  k -n edgio-ingress-system logs -l app.kubernetes.io/name=edgio-ingress --tail=30 --prefix >&2 || true
+}
+
 ingress_published() {
   [[ -n "$(k -n default get ingress external-pywai-inline-ingress \
     -o jsonpath='{.status.loadBalancer.ingress[0].hostname}')" ]]
+}
+
+# The controller's work, as the mocks see it: a rule for the published host, A records.
+cdn_rule_present() {
+  local state
+  state="$(admin_get cdn-mocks edgio-mock-api api /__admin/state)" && grep -q "\"$HOST\"" <<<"$state"
+}
+dns_records_present() {
+  local state
+  state="$(admin_get cdn-mocks vultr-mock-api api /__admin/state)" && grep -Eq '"type" *: *"A"' <<<"$state"
 }
 
 curl_ok() { curl -fsS --max-time 5 "$@" >/dev/null; }
@@ -185,10 +205,12 @@ kind_demo() {
 
   step "The rule in the (mock) Edgio CDN: published host+path -> origin hostname and the nodePort"
   say "GET /__admin/state on edgio-mock-api (through the API server's service proxy)"
+  wait_for 120 "the rule for $HOST in the Edgio mock" cdn_rule_present
   show_admin_state cdn-mocks edgio-mock-api edgio
 
   step "The records in (mock) Vultr DNS: the origin hostname lists the node addresses"
   say "GET /__admin/state on vultr-mock-api"
+  wait_for 120 "A records in the Vultr mock" dns_records_present
   show_admin_state cdn-mocks vultr-mock-api vultr
   if command -v dig >/dev/null; then
     say "a real DNS answer from the mock's DNS server (nodePort 30053/udp, mapped by kind):"
