@@ -69,9 +69,9 @@ impl Instance {
     pub fn to_write_json(&self) -> Result<Value, serde_json::Error> {
         let mut value = serde_json::to_value(self)?;
         if let Value::Object(map) = &mut value {
-            map.remove("revision");
-            map.remove("shortname");
-            map.remove("status");
+            map.shift_remove("revision");
+            map.shift_remove("shortname");
+            map.shift_remove("status");
         }
         Ok(value)
     }
@@ -334,9 +334,9 @@ mod tests {
         let put = inst.to_write_json().unwrap();
         let mut expected = server_instance();
         let map = expected.as_object_mut().unwrap();
-        map.remove("revision");
-        map.remove("shortname");
-        map.remove("status");
+        map.shift_remove("revision");
+        map.shift_remove("shortname");
+        map.shift_remove("status");
         assert_eq!(put, expected);
     }
 
