@@ -339,6 +339,13 @@ async fn api(app: &App, req: Request<Incoming>) -> Result<(Response<RespBody>, S
 }
 
 async fn read_body(body: Incoming) -> Result<Bytes, ApiError> {
+    // A declared Content-Length over the limit is refused without reading a byte.
+    if body.size_hint().lower() > MAX_BODY_BYTES as u64 {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the request body exceeds {MAX_BODY_BYTES} bytes"),
+        ));
+    }
     match tokio::time::timeout(
         BODY_READ_TIMEOUT,
         Limited::new(body, MAX_BODY_BYTES).collect(),
