@@ -57,7 +57,7 @@ kind_missing_reason() {
 local_demo() {
   echo "demo: running the walkthrough on the local tier (no Docker or kind needed)."
   echo "demo: the same manifests, the same binaries; the local tier plays API server, kubelet and kube-proxy."
-  cargo build --workspace --bins
+  cargo build --quiet --workspace --bins
   exec "target/$TRIPLE/debug/e2e" demo
 }
 
