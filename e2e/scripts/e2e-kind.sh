@@ -114,6 +114,15 @@ port_forward cdn-mocks vultr-mock-api 8090
 vultr_admin_port="$PF_PORT"
 log "edgio-mock admin API on 127.0.0.1:$edgio_admin_port, vultr-mock on 127.0.0.1:$vultr_admin_port"
 
+# Any nodePort is reachable at a node's address where the host routes to Docker's bridge networks
+# (Linux); elsewhere (Docker Desktop) only the nodePort kind maps to the host.
+node_url="http://127.0.0.1:$NODEPORT"
+node_ip="$(k get node "$CLUSTER-control-plane" -o jsonpath='{.status.addresses[?(@.type=="InternalIP")].address}')"
+if [[ -n "$node_ip" ]] && curl -fsS -o /dev/null --max-time 3 "http://$node_ip:$NODEPORT/healthz"; then
+  node_url="http://$node_ip:{port}"
+fi
+log "NodePorts reached at $node_url"
+
 harness="target/$TRIPLE/release/e2e"
 if ! "$harness" cluster --help >/dev/null 2>&1; then
   die "the harness ($harness) has no 'cluster' subcommand, so the scenarios cannot run against kind"
@@ -129,7 +138,7 @@ E2E_PROFILE=release "$harness" cluster \
   --vultr-admin "http://127.0.0.1:$vultr_admin_port" \
   --dns "127.0.0.1:$DNS_PORT" \
   --edge "http://127.0.0.1:$EDGE_PORT" \
-  --node-url "http://127.0.0.1:$NODEPORT" \
+  --node-url "$node_url" \
   --resync "${resync:-5m}" \
   "$@"
 log "all scenarios passed on kind"
