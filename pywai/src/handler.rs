@@ -299,9 +299,9 @@ fn write_access_log(
     };
     if log::access(&rec) && !conn.worker.flush_scheduled.replace(true) {
         let worker = conn.worker.clone();
-        // Flush after the other ready tasks of this round have logged too: one write per batch.
+        // A new task runs after the tasks already queued in this round, so their lines join the
+        // batch: one write per round. (`yield_now` would defer until the next IO event.)
         tokio::task::spawn_local(async move {
-            tokio::task::yield_now().await;
             worker.flush_scheduled.set(false);
             log::flush_access();
         });

@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# pywai vs nginx under the same wrk load, access logs off and then on (to /dev/null).
+#
+# nginx is configured here to `return 200` a body of exactly the size pywai answers wrk's request
+# with, with keep-alive, one worker per core, and the same kind of log line (JSON, buffered).
+# Prints requests/s and p99 latency for each run, the ratio pywai/nginx, and pywai's peak RSS.
+#
+# Environment: DURATION (10s), CONNECTIONS (50), WRK_THREADS (2), PYWAI_PORT (18181),
+# NGINX_PORT (18182), SKIP_BUILD=1 to reuse the existing release binary.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+DURATION="${DURATION:-10s}"
+CONNECTIONS="${CONNECTIONS:-50}"
+WRK_THREADS="${WRK_THREADS:-2}"
+PYWAI_PORT="${PYWAI_PORT:-18181}"
+NGINX_PORT="${NGINX_PORT:-18182}"
+CORES="$(nproc)"
+PYWAI="$ROOT/target/x86_64-unknown-linux-gnu/release/pywai"
+
+die() { echo "bench: $*" >&2; exit 1; }
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    die "need root (or sudo) to run: $*"
+  fi
+}
+
+install_tools() {
+  local need=()
+  command -v wrk >/dev/null || need+=(wrk)
+  command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
+  [ ${#need[@]} -eq 0 ] && return 0
+  command -v apt-get >/dev/null || die "missing ${need[*]} and no apt-get to install them"
+  echo "bench: installing ${need[*]} from Debian" >&2
+  as_root apt-get update -qq
+  local pkgs=()
+  for p in "${need[@]}"; do
+    if [ "$p" = nginx ]; then pkgs+=(nginx-light); else pkgs+=("$p"); fi
+  done
+  # nginx-light is gone from newer Debian releases; plain nginx is the same server.
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${pkgs[@]}" >/dev/null ||
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+}
+
+NGINX_BIN="$(command -v nginx || echo /usr/sbin/nginx)"
+WORK="$(mktemp -d /tmp/pywai-bench.XXXXXX)"
+PIDS=()
+cleanup() {
+  local p
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+wait_port() {
+  local port="$1" i
+  for i in $(seq 1 100); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  die "nothing listening on port $port"
+}
+
+# The exact request wrk sends: request line and Host only.
+fetch_body() {
+  local port="$1"
+  exec 3<>"/dev/tcp/127.0.0.1/$port"
+  printf 'GET / HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nConnection: close\r\n\r\n' "$port" >&3
+  # Headers up to the blank line, then the body.
+  sed '1,/^\r$/d' <&3
+  exec 3<&-
+}
+
+start_pywai() {
+  local log="$1"
+  "$PYWAI" --listen "127.0.0.1:$PYWAI_PORT" --access-log "$log" >/dev/null 2>"$WORK/pywai.err" &
+  PYWAI_PID=$!
+  PIDS+=("$PYWAI_PID")
+  wait_port "$PYWAI_PORT"
+}
+
+stop_pid() {
+  kill "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+
+start_nginx() {
+  local log="$1" body="$2" access
+  if [ "$log" = off ]; then
+    access="access_log off;"
+  else
+    access="access_log /dev/null pywai_json buffer=64k flush=1s;"
+  fi
+  # The body goes into a single-quoted nginx string: escape backslashes and quotes.
+  local escaped="${body//\\/\\\\}"
+  escaped="${escaped//\'/\\\'}"
+  cat >"$WORK/nginx.conf" <<EOF
+worker_processes $CORES;
+pid $WORK/nginx.pid;
+error_log $WORK/nginx-error.log warn;
+daemon off;
+events { worker_connections 4096; }
+http {
+  log_format pywai_json escape=json '{"time":"\$time_iso8601","client":"\$remote_addr:\$remote_port",'
+    '"method":"\$request_method","path":"\$request_uri","protocol":"\$server_protocol",'
+    '"status":\$status,"bytes":\$body_bytes_sent,"duration_ms":\$request_time,'
+    '"user_agent":"\$http_user_agent"}';
+  $access
+  keepalive_timeout 65s;
+  keepalive_requests 1000000;
+  client_body_temp_path $WORK/body;
+  proxy_temp_path $WORK/proxy;
+  fastcgi_temp_path $WORK/fastcgi;
+  uwsgi_temp_path $WORK/uwsgi;
+  scgi_temp_path $WORK/scgi;
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    location / {
+      default_type "text/html; charset=utf-8";
+      return 200 '$escaped';
+    }
+  }
+}
+EOF
+  "$NGINX_BIN" -p "$WORK" -c "$WORK/nginx.conf" &
+  NGINX_PID=$!
+  PIDS+=("$NGINX_PID")
+  wait_port "$NGINX_PORT"
+}
+
+# Prints "<requests/s> <p99 ms>".
+run_wrk() {
+  local port="$1" out
+  out="$(wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "http://127.0.0.1:$port/")"
+  echo "$out" >>"$WORK/wrk.log"
+  local rps p99
+  rps="$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")"
+  p99="$(awk '$1 == "99%" {print $2}' <<<"$out")"
+  [ -n "$rps" ] || die "could not read wrk output: $out"
+  echo "$rps $(to_ms "$p99")"
+}
+
+to_ms() {
+  awk -v v="$1" 'BEGIN {
+    if (v ~ /us$/) { sub(/us$/, "", v); printf "%.3f", v / 1000 }
+    else if (v ~ /ms$/) { sub(/ms$/, "", v); printf "%.3f", v }
+    else if (v ~ /s$/) { sub(/s$/, "", v); printf "%.3f", v * 1000 }
+    else { print "?" } }'
+}
+
+install_tools
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
+  (cd "$ROOT" && cargo build --release -p pywai)
+fi
+[ -x "$PYWAI" ] || die "no release binary at $PYWAI"
+
+# Size nginx's body after pywai's answer to exactly wrk's request.
+start_pywai off
+BODY="$(fetch_body "$PYWAI_PORT")"
+stop_pid "$PYWAI_PID"
+BODY_LEN="$(printf '%s' "$BODY" | wc -c)"
+# Command substitution drops the body's trailing newline; nginx gets it back in the config.
+BODY="$BODY"$'\n'
+BODY_LEN=$((BODY_LEN + 1))
+
+echo "machine: $(uname -m), $CORES cores, $(awk -F: '/model name/ {gsub(/^ +/, "", $2); print $2; exit}' /proc/cpuinfo)"
+echo "date:    $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+echo "load:    wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION, response body $BODY_LEN bytes, $("$NGINX_BIN" -v 2>&1)"
+echo
+
+printf '%-10s %-7s %14s %10s\n' server logs "requests/s" "p99 (ms)"
+PEAK_RSS_KB=0
+declare -A RPS
+for log in off on; do
+  pywai_log=off
+  [ "$log" = on ] && pywai_log=json
+  start_pywai "$pywai_log"
+  read -r rps p99 < <(run_wrk "$PYWAI_PORT")
+  hwm="$(awk '/^VmHWM:/ {print $2}' "/proc/$PYWAI_PID/status")"
+  [ "$hwm" -gt "$PEAK_RSS_KB" ] && PEAK_RSS_KB="$hwm"
+  stop_pid "$PYWAI_PID"
+  RPS[pywai-$log]="$rps"
+  printf '%-10s %-7s %14s %10s\n' pywai "$log" "$rps" "$p99"
+
+  start_nginx "$log" "$BODY"
+  read -r rps p99 < <(run_wrk "$NGINX_PORT")
+  stop_pid "$NGINX_PID"
+  RPS[nginx-$log]="$rps"
+  printf '%-10s %-7s %14s %10s\n' nginx "$log" "$rps" "$p99"
+done
+
+echo
+for log in off on; do
+  awk -v a="${RPS[pywai-$log]}" -v b="${RPS[nginx-$log]}" -v l="$log" \
+    'BEGIN { printf "pywai/nginx requests/s, logs %-3s: %.2f\n", l, a / b }'
+done
+awk -v kb="$PEAK_RSS_KB" 'BEGIN { printf "pywai peak RSS (VmHWM): %.1f MB\n", kb / 1024 }'
