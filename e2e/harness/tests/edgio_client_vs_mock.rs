@@ -1,0 +1,414 @@
+//! The controller's Edgio client against the real `edgio-mock` binary over loopback: a full
+//! rule lifecycle, paging, the 409 on a duplicate, authentication failures, and faults injected
+//! through the admin API (429 bursts, 5xx) that the client must absorb or report.
+//! Needs `cargo build -p edgio-mock` first (the Makefile builds every binary before tests).
+
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use edgio_ingress::providers::edgio::{
+    EdgioClient, EdgioConfig, Instance, InstanceBody, ProtocolOption, ProtocolSet,
+};
+use edgio_ingress::providers::{CallObserver, CallRecord};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const DEMO_KEY: &str = "00112233445566778899aabbccddeeff";
+const OTHER_KEY: &str = "ffeeddccbbaa99887766554433221100";
+const HOST: &str = "demo.s.llnwi.net";
+
+/// A running edgio-mock, killed on drop.
+struct EdgioMock {
+    _child: Child,
+    /// `http://127.0.0.1:PORT` (API and admin listener).
+    root: String,
+    admin: reqwest::Client,
+}
+
+impl EdgioMock {
+    async fn start(extra_args: &[&str]) -> EdgioMock {
+        let bin = e2e::bins::binary("edgio-mock").unwrap_or_else(|e| panic!("{e}"));
+        let demo = format!("demo:{DEMO_KEY}:demo");
+        let other = format!("other:{OTHER_KEY}:other");
+        let mut cmd = Command::new(bin);
+        cmd.args(["--listen", "127.0.0.1:0", "--edge-listen", "127.0.0.1:0"])
+            .args(["--user", &demo, "--user", &other])
+            .args(extra_args)
+            .env_remove("EDGIO_MOCK_USERS")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        let mut child = cmd.spawn().expect("edgio-mock starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let api = read_startup_line(stdout, "api").await;
+        EdgioMock {
+            _child: child,
+            root: api
+                .trim_end_matches('/')
+                .trim_end_matches("/config-api/v1")
+                .to_owned(),
+            admin: reqwest::Client::new(),
+        }
+    }
+
+    fn base_url(&self) -> String {
+        format!("{}/config-api/v1", self.root)
+    }
+
+    fn client(&self, user: &str, key: &str) -> EdgioClient {
+        let mut cfg = EdgioConfig::new(self.base_url(), user, key);
+        cfg.initial_backoff = Duration::from_millis(20);
+        cfg.max_backoff = Duration::from_millis(200);
+        cfg.requests_per_second = 0.0;
+        EdgioClient::new(cfg).expect("valid config")
+    }
+
+    async fn set_faults(&self, faults: Value) {
+        let resp = self
+            .admin
+            .put(format!("{}/__admin/faults", self.root))
+            .json(&faults)
+            .send()
+            .await
+            .expect("admin reachable");
+        assert!(
+            resp.status().is_success(),
+            "PUT /__admin/faults: {}",
+            resp.status()
+        );
+    }
+
+    async fn logged_requests(&self) -> Vec<Value> {
+        let resp = self
+            .admin
+            .get(format!("{}/__admin/requests", self.root))
+            .send()
+            .await
+            .expect("admin reachable");
+        assert!(resp.status().is_success());
+        resp.json().await.expect("request log is JSON")
+    }
+
+    async fn clear_requests(&self) {
+        let resp = self
+            .admin
+            .delete(format!("{}/__admin/requests", self.root))
+            .send()
+            .await
+            .expect("admin reachable");
+        assert!(resp.status().is_success());
+    }
+}
+
+/// Waits (bounded) for the JSON start-up line carrying `key`, then keeps draining stdout so
+/// access logs never block the mock on a full pipe.
+async fn read_startup_line(stdout: tokio::process::ChildStdout, key: &str) -> String {
+    let mut lines = BufReader::new(stdout).lines();
+    let found = tokio::time::timeout(Duration::from_secs(20), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Ok(v) = serde_json::from_str::<Value>(&line)
+                && let Some(addr) = v.get(key).and_then(Value::as_str)
+            {
+                return Some(addr.to_owned());
+            }
+        }
+        None
+    })
+    .await;
+    let addr = match found {
+        Ok(Some(addr)) => addr,
+        Ok(None) => panic!("mock exited before printing its {key:?} address"),
+        Err(_) => panic!("mock did not print its {key:?} address within 20 s"),
+    };
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    addr
+}
+
+#[derive(Default)]
+struct Recorder(Mutex<Vec<CallRecord>>);
+
+impl CallObserver for Recorder {
+    fn observe(&self, call: &CallRecord) {
+        if let Ok(mut calls) = self.0.lock() {
+            calls.push(call.clone());
+        }
+    }
+}
+
+fn rule(path: &str) -> Instance {
+    Instance::new(
+        "demo",
+        InstanceBody {
+            service_profile_name: "LLNW-Generic".into(),
+            published_hostname: HOST.into(),
+            published_url_path: path.into(),
+            source_hostname: "origin.example.com".into(),
+            source_url_path: String::new(),
+            protocol_sets: vec![ProtocolSet {
+                published_protocol: "http".into(),
+                source_protocol: "http".into(),
+                source_port: Some(30080),
+                options: vec![ProtocolOption::req_send_header(
+                    "X-Edgio-Ingress",
+                    "default/pywai",
+                )],
+                ..ProtocolSet::default()
+            }],
+            ..InstanceBody::default()
+        },
+    )
+}
+
+#[tokio::test]
+async fn full_rule_lifecycle_against_the_mock() {
+    let mock = EdgioMock::start(&[]).await;
+    let client = mock.client("demo", DEMO_KEY);
+    client.health().await.expect("health check passes");
+
+    // Create.
+    let created = client.create(&rule("/fred")).await.expect("create");
+    let uuid = created.uuid.clone().expect("server assigns a uuid");
+    assert_eq!(created.version(), Some(1));
+    assert_eq!(created.account_shortname(), Some("demo"));
+    assert_eq!(created.body.published_hostname, HOST);
+    assert_eq!(created.body.published_url_path, "/fred");
+    assert_eq!(created.body.protocol_sets[0].source_port, Some(30080));
+    assert_eq!(
+        created.body.protocol_sets[0].options,
+        vec![ProtocolOption::req_send_header(
+            "X-Edgio-Ingress",
+            "default/pywai"
+        )]
+    );
+
+    // Get.
+    let got = client.get(&uuid).await.expect("get").expect("exists");
+    assert_eq!(got.body, created.body);
+    assert_eq!(got.version(), Some(1));
+
+    // Search with an encoded `/` in the query (signed exactly as sent).
+    let found = client
+        .search(
+            "demo",
+            &[("publishedHostname", HOST), ("publishedUrlPath", "/fred")],
+        )
+        .await
+        .expect("search");
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].uuid.as_deref(), Some(uuid.as_str()));
+    let none = client
+        .search(
+            "demo",
+            &[("publishedHostname", HOST), ("publishedUrlPath", "/nobody")],
+        )
+        .await
+        .expect("search");
+    assert!(none.is_empty());
+
+    // Duplicate host+path+protocol → 409 naming the existing rule.
+    let dup = client
+        .create(&rule("/fred"))
+        .await
+        .expect_err("duplicate is refused");
+    assert!(dup.is_conflict(), "{dup}");
+    assert_eq!(dup.reason(), "EdgioConflict");
+    let text = dup.to_string();
+    assert!(
+        text.starts_with("edgio create svcinst/delivery for demo.s.llnwi.net/fred: 409 Conflict: "),
+        "{text}"
+    );
+    assert!(
+        text.contains(&uuid),
+        "409 message names the colliding uuid: {text}"
+    );
+
+    // Replace: revision + 1, change visible on get.
+    let mut changed = got.clone();
+    changed.body.source_url_path = "/app".into();
+    let replaced = client.replace(&uuid, &changed).await.expect("replace");
+    assert_eq!(replaced.version(), Some(2));
+    assert_eq!(replaced.body.source_url_path, "/app");
+    let again = client.get(&uuid).await.expect("get").expect("exists");
+    assert_eq!(again.version(), Some(2));
+    assert_eq!(again.body.source_url_path, "/app");
+
+    // Delete, then gone.
+    assert!(client.delete(&uuid).await.expect("delete"));
+    assert!(client.get(&uuid).await.expect("get after delete").is_none());
+    assert!(
+        !client
+            .delete(&uuid)
+            .await
+            .expect("second delete is not an error")
+    );
+}
+
+#[tokio::test]
+async fn list_pages_through_every_rule_of_the_account() {
+    let mock = EdgioMock::start(&[]).await;
+    let client = mock.client("demo", DEMO_KEY);
+    let mut uuids = Vec::new();
+    for i in 0..7 {
+        let created = client
+            .create(&rule(&format!("/r{i}")))
+            .await
+            .expect("create");
+        uuids.push(created.uuid.expect("uuid"));
+    }
+    let mut paged = Vec::new();
+    for page in 1..=4 {
+        let p = client.list("demo", page, 2).await.expect("list");
+        assert!(
+            p.results.len() <= 2,
+            "page {page} has {} results",
+            p.results.len()
+        );
+        if page < 4 {
+            assert_eq!(p.results.len(), 2, "page {page} is full");
+        } else {
+            assert_eq!(p.results.len(), 1, "last page has the remainder");
+        }
+        if let Some(total) = p.total {
+            assert_eq!(total, 7);
+        }
+        paged.extend(p.results.into_iter().filter_map(|i| i.uuid));
+    }
+    let mut expected = uuids.clone();
+    expected.sort();
+    let mut got = paged.clone();
+    got.sort();
+    assert_eq!(got, expected, "pages cover every rule exactly once");
+    assert!(
+        client
+            .list("demo", 5, 2)
+            .await
+            .expect("list")
+            .results
+            .is_empty()
+    );
+
+    let all = client.list_all("demo").await.expect("list_all");
+    assert_eq!(all.len(), 7);
+
+    // Another account sees none of them.
+    let other = mock.client("other", OTHER_KEY);
+    assert!(
+        other
+            .list_all("other")
+            .await
+            .expect("list other")
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn wrong_key_is_unauthorized_and_foreign_account_is_forbidden() {
+    let mock = EdgioMock::start(&[]).await;
+    let wrong = mock.client("demo", OTHER_KEY);
+    let err = wrong.list_all("demo").await.expect_err("wrong key");
+    assert_eq!(err.status(), Some(401), "{err}");
+    assert_eq!(err.reason(), "EdgioUnauthorized");
+
+    let demo = mock.client("demo", DEMO_KEY);
+    let err = demo
+        .list_all("other")
+        .await
+        .expect_err("not demo's account");
+    assert_eq!(err.status(), Some(403), "{err}");
+    assert_eq!(err.reason(), "EdgioForbidden");
+    let mut foreign = rule("/x");
+    foreign.accounts[0].shortname = "other".into();
+    let err = demo
+        .create(&foreign)
+        .await
+        .expect_err("create in a foreign account");
+    assert_eq!(err.status(), Some(403), "{err}");
+}
+
+#[tokio::test]
+async fn invalid_rule_is_rejected_with_the_servers_reason() {
+    let mock = EdgioMock::start(&[]).await;
+    let client = mock.client("demo", DEMO_KEY);
+    let mut bad = rule("/ip");
+    bad.body.published_hostname = "192.0.2.1".into();
+    let verdict = client.validate(&bad).await.expect("validate answers");
+    assert!(!verdict.success);
+    let err = client
+        .create(&bad)
+        .await
+        .expect_err("an IP is not a hostname");
+    assert_eq!(err.status(), Some(400), "{err}");
+    assert!(!err.is_retryable());
+    assert!(err.server_message().is_some_and(|m| !m.is_empty()), "{err}");
+
+    let ok = client
+        .validate(&rule("/fine"))
+        .await
+        .expect("validate answers");
+    assert!(ok.success, "{ok:?}");
+}
+
+#[tokio::test]
+async fn burst_of_429s_is_absorbed_and_each_attempt_is_observed() {
+    let mock = EdgioMock::start(&[]).await;
+    let rec = Arc::new(Recorder::default());
+    let client = mock.client("demo", DEMO_KEY).with_observer(rec.clone());
+    let created = client.create(&rule("/burst")).await.expect("create");
+    let uuid = created.uuid.expect("uuid");
+
+    mock.clear_requests().await;
+    mock.set_faults(json!({"burst_429": 2, "retry_after_secs": 1}))
+        .await;
+    let got = client
+        .get(&uuid)
+        .await
+        .expect("429s are retried")
+        .expect("exists");
+    assert_eq!(got.uuid.as_deref(), Some(uuid.as_str()));
+
+    let log = mock.logged_requests().await;
+    let statuses: Vec<u64> = log.iter().filter_map(|r| r["status"].as_u64()).collect();
+    assert_eq!(statuses, [429, 429, 200], "mock saw: {log:?}");
+    let observed: Vec<(u32, Option<u16>)> = rec
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|c| c.operation == "get")
+        .map(|c| (c.attempt, c.status))
+        .collect();
+    assert_eq!(observed, [(1, Some(429)), (2, Some(429)), (3, Some(200))]);
+}
+
+#[tokio::test]
+async fn persistent_server_errors_end_in_a_retryable_error_after_max_retries() {
+    let mock = EdgioMock::start(&[]).await;
+    let mut cfg = EdgioConfig::new(mock.base_url(), "demo", DEMO_KEY);
+    cfg.max_retries = 2;
+    cfg.initial_backoff = Duration::from_millis(5);
+    cfg.max_backoff = Duration::from_millis(20);
+    let client = EdgioClient::new(cfg).expect("config");
+    mock.clear_requests().await;
+    mock.set_faults(json!({"error_rate": {"GET": 1.0}})).await;
+    let err = client
+        .get("6f1c2d3e-0000-4000-8000-000000000001")
+        .await
+        .expect_err("always 5xx");
+    assert!(err.is_retryable(), "{err}");
+    assert!(err.status().is_some_and(|s| s >= 500), "{err}");
+    assert_eq!(
+        mock.logged_requests().await.len(),
+        3,
+        "1 attempt + 2 retries"
+    );
+
+    // A create hitting an injected 5xx is not retried (it might have been applied).
+    mock.set_faults(json!({"error_rate": {"POST": 1.0}})).await;
+    mock.clear_requests().await;
+    let err = client.create(&rule("/five")).await.expect_err("5xx");
+    assert!(err.status().is_some_and(|s| s >= 500), "{err}");
+    assert_eq!(mock.logged_requests().await.len(), 1);
+}
