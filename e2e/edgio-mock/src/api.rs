@@ -160,7 +160,7 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> 
         (admin(&app, req).await, None)
     } else {
         match api(&app, req).await {
-            Ok((resp, principal)) => (resp, Some(principal)),
+            Ok((resp, principal)) => (resp, principal),
             Err(e) => (e.into_response(), None),
         }
     };
@@ -184,7 +184,7 @@ pub async fn handle(app: Arc<App>, req: Request<Incoming>, peer: SocketAddr) -> 
         "query": query,
         "status": status,
         "bytes": resp.body().size_hint().exact(),
-        "duration_ms": started.elapsed().as_secs_f64() * 1000.0,
+        "duration_ms": crate::millis(started),
         "principal": principal,
     });
     crate::access_log(&line);
@@ -239,7 +239,10 @@ fn allowed(route: &Route) -> &'static [Method] {
 }
 
 /// Handles one Config API call; returns the response and the authenticated principal.
-async fn api(app: &App, req: Request<Incoming>) -> Result<(Response<RespBody>, String), ApiError> {
+async fn api(
+    app: &App,
+    req: Request<Incoming>,
+) -> Result<(Response<RespBody>, Option<String>), ApiError> {
     let latency = app.faults.latency();
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
@@ -293,7 +296,7 @@ async fn api(app: &App, req: Request<Incoming>) -> Result<(Response<RespBody>, S
         if let Ok(v) = HeaderValue::from_str(&allow) {
             resp.headers_mut().insert(http::header::ALLOW, v);
         }
-        return Ok((resp, String::new()));
+        return Ok((resp, None));
     }
     let body = read_body(body).await?;
 
@@ -301,7 +304,7 @@ async fn api(app: &App, req: Request<Incoming>) -> Result<(Response<RespBody>, S
         // Health needs no credentials, so probes and humans can use it.
         return Ok((
             json_response(StatusCode::OK, &json!({"status": "ok"})),
-            String::new(),
+            None,
         ));
     }
 
@@ -335,7 +338,7 @@ async fn api(app: &App, req: Request<Incoming>) -> Result<(Response<RespBody>, S
     })?;
 
     let resp = dispatch(app, user, &parts.method, route, raw_query, &body).await?;
-    Ok((resp, user.name.clone()))
+    Ok((resp, Some(user.name.clone())))
 }
 
 async fn read_body(body: Incoming) -> Result<Bytes, ApiError> {

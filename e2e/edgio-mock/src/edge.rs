@@ -77,7 +77,7 @@ impl AccessRecord {
             "path": self.path,
             "status": self.status,
             "bytes": bytes,
-            "duration_ms": self.started.elapsed().as_secs_f64() * 1000.0,
+            "duration_ms": crate::millis(self.started),
             "rule": self.rule,
             "origin": self.origin,
         });

@@ -31,6 +31,11 @@ pub fn access_log(line: &serde_json::Value) {
     let _ = out.flush();
 }
 
+/// Elapsed time in milliseconds, rounded to microseconds for the access log.
+pub fn millis(since: std::time::Instant) -> f64 {
+    (since.elapsed().as_secs_f64() * 1_000_000.0).round() / 1000.0
+}
+
 #[derive(Debug, thiserror::Error)]
 enum StartError {
     #[error(transparent)]
