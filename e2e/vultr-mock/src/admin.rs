@@ -6,7 +6,7 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use http::StatusCode;
 use serde_json::json;
@@ -17,6 +17,7 @@ use crate::faults::Faults;
 
 pub fn router() -> Router<Arc<App>> {
     Router::new()
+        .route("/__admin/health", get(health))
         .route("/__admin/state", get(state))
         .route("/__admin/reset", post(reset))
         .route("/__admin/requests", get(requests).delete(clear_requests))
@@ -45,9 +46,13 @@ async fn state(State(app): State<Arc<App>>) -> Response {
     json_response(StatusCode::OK, &json!({ "domains": domains }))
 }
 
+async fn health() -> Response {
+    json_response(StatusCode::OK, &json!({"status": "ok"}))
+}
+
 async fn reset(State(app): State<Arc<App>>) -> Response {
     app.reset();
-    StatusCode::NO_CONTENT.into_response()
+    json_response(StatusCode::OK, &json!({"status": "reset"}))
 }
 
 async fn requests(State(app): State<Arc<App>>) -> Response {
@@ -56,8 +61,13 @@ async fn requests(State(app): State<Arc<App>>) -> Response {
 }
 
 async fn clear_requests(State(app): State<Arc<App>>) -> Response {
-    app.runtime().requests.clear();
-    StatusCode::NO_CONTENT.into_response()
+    let cleared = {
+        let mut runtime = app.runtime();
+        let count = runtime.requests.len();
+        runtime.requests.clear();
+        count
+    };
+    json_response(StatusCode::OK, &json!({ "cleared": cleared }))
 }
 
 /// The current settings; `burst_429` shows how many injected 429s are still to come.

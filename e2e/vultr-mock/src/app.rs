@@ -36,7 +36,7 @@ pub struct Runtime {
 pub struct Settings {
     pub api_keys: Vec<String>,
     pub default_ttl: u32,
-    pub rate_limit: u32,
+    pub rate_limit: f64,
     pub state_file: Option<PathBuf>,
 }
 

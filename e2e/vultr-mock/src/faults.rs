@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 pub enum FaultError {
     #[error("error rate for {method} must be between 0 and 1, got {rate}")]
     Rate { method: String, rate: f64 },
+    #[error("{field} must be a finite number of at least 0, got {value}")]
+    Negative { field: &'static str, value: f64 },
     #[error("expected METHOD=FRACTION, got {0:?}")]
     Syntax(String),
 }
@@ -28,9 +30,9 @@ pub struct Faults {
     /// `Retry-After` sent with the burst 429s.
     pub retry_after_secs: u64,
     /// Overrides `--rate-limit` when set (0 = off); `null` = use the start-up value.
-    pub rate_limit_per_sec: Option<u32>,
+    pub rate_limit_per_sec: Option<f64>,
     /// Accepted for parity with the Edgio mock; the Vultr API has nothing asynchronous.
-    pub processing_seconds: u64,
+    pub processing_seconds: f64,
 }
 
 impl Default for Faults {
@@ -41,7 +43,7 @@ impl Default for Faults {
             burst_429: 0,
             retry_after_secs: 1,
             rate_limit_per_sec: None,
-            processing_seconds: 0,
+            processing_seconds: 0.0,
         }
     }
 }
@@ -51,12 +53,26 @@ impl Faults {
     pub fn validated(mut self) -> Result<Self, FaultError> {
         let mut rates = BTreeMap::new();
         for (method, rate) in self.error_rate {
-            if !(0.0..=1.0).contains(&rate) {
+            if !(rate.is_finite() && (0.0..=1.0).contains(&rate)) {
                 return Err(FaultError::Rate { method, rate });
             }
             rates.insert(method.to_ascii_uppercase(), rate);
         }
         self.error_rate = rates;
+        if let Some(rate) = self.rate_limit_per_sec
+            && !(rate.is_finite() && rate >= 0.0)
+        {
+            return Err(FaultError::Negative {
+                field: "rate_limit_per_sec",
+                value: rate,
+            });
+        }
+        if !(self.processing_seconds.is_finite() && self.processing_seconds >= 0.0) {
+            return Err(FaultError::Negative {
+                field: "processing_seconds",
+                value: self.processing_seconds,
+            });
+        }
         Ok(self)
     }
 
@@ -89,7 +105,8 @@ pub fn parse_error_rate(raw: &str) -> Result<(String, f64), FaultError> {
     Ok((method, rate))
 }
 
-/// A token bucket per client IP: `rate` tokens per second, bursts of up to `rate` requests.
+/// A token bucket per client IP: `rate` tokens per second, bursts of up to `rate` requests (at
+/// least one, so a fractional rate still lets a request through now and then).
 #[derive(Debug, Default)]
 pub struct RateLimiter {
     buckets: HashMap<IpAddr, Bucket>,
@@ -103,17 +120,17 @@ struct Bucket {
 
 impl RateLimiter {
     /// Takes one token for `ip`; when none is left returns the whole seconds to wait.
-    pub fn check(&mut self, ip: IpAddr, rate: u32, now: Instant) -> Result<(), u64> {
-        if rate == 0 {
+    pub fn check(&mut self, ip: IpAddr, rate: f64, now: Instant) -> Result<(), u64> {
+        if !(rate.is_finite() && rate > 0.0) {
             return Ok(());
         }
-        let rate = f64::from(rate);
+        let capacity = rate.max(1.0);
         let bucket = self.buckets.entry(ip).or_insert(Bucket {
-            tokens: rate,
+            tokens: capacity,
             updated: now,
         });
         let elapsed = now.saturating_duration_since(bucket.updated).as_secs_f64();
-        bucket.tokens = (bucket.tokens + elapsed * rate).min(rate);
+        bucket.tokens = (bucket.tokens + elapsed * rate).min(capacity);
         bucket.updated = now;
         if bucket.tokens >= 1.0 {
             bucket.tokens -= 1.0;
@@ -140,18 +157,27 @@ mod tests {
         let ip: IpAddr = "127.0.0.1".parse().unwrap();
         let start = Instant::now();
         for _ in 0..30 {
-            assert_eq!(limiter.check(ip, 30, start), Ok(()));
+            assert_eq!(limiter.check(ip, 30.0, start), Ok(()));
         }
-        assert_eq!(limiter.check(ip, 30, start), Err(1));
+        assert_eq!(limiter.check(ip, 30.0, start), Err(1));
         // Another client has its own bucket.
         assert_eq!(
-            limiter.check("127.0.0.2".parse().unwrap(), 30, start),
+            limiter.check("127.0.0.2".parse().unwrap(), 30.0, start),
             Ok(())
         );
         assert_eq!(
-            limiter.check(ip, 30, start + Duration::from_millis(100)),
+            limiter.check(ip, 30.0, start + Duration::from_millis(100)),
             Ok(())
         );
+    }
+
+    #[test]
+    fn fractional_rate_allows_one_request_then_waits() {
+        let mut limiter = RateLimiter::default();
+        let ip: IpAddr = "127.0.0.1".parse().unwrap();
+        let now = Instant::now();
+        assert_eq!(limiter.check(ip, 0.5, now), Ok(()));
+        assert_eq!(limiter.check(ip, 0.5, now), Err(2));
     }
 
     #[test]
@@ -160,7 +186,7 @@ mod tests {
         let ip: IpAddr = "127.0.0.1".parse().unwrap();
         let now = Instant::now();
         for _ in 0..1000 {
-            assert_eq!(limiter.check(ip, 0, now), Ok(()));
+            assert_eq!(limiter.check(ip, 0.0, now), Ok(()));
         }
     }
 

@@ -50,8 +50,8 @@ struct Args {
     #[arg(long = "domain", env = "VULTR_MOCK_DOMAINS", value_delimiter = ',')]
     domains: Vec<String>,
     /// Requests per second per client IP before 429 (0 = no limit).
-    #[arg(long, env = "VULTR_MOCK_RATE_LIMIT", default_value_t = 30)]
-    rate_limit: u32,
+    #[arg(long, env = "VULTR_MOCK_RATE_LIMIT", default_value_t = 30.0)]
+    rate_limit: f64,
     /// TTL of records created without one.
     #[arg(long, env = "VULTR_MOCK_DEFAULT_TTL", default_value_t = 300)]
     default_ttl: u32,
@@ -75,8 +75,8 @@ struct Args {
     )]
     retry_after: u64,
     /// Accepted for parity with edgio-mock; nothing in the Vultr API is asynchronous.
-    #[arg(long, env = "VULTR_MOCK_PROCESSING_SECONDS", default_value_t = 0)]
-    processing_seconds: u64,
+    #[arg(long, env = "VULTR_MOCK_PROCESSING_SECONDS", default_value_t = 0.0)]
+    processing_seconds: f64,
 }
 
 #[derive(Debug, thiserror::Error)]

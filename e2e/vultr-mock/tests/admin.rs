@@ -206,7 +206,8 @@ async fn reset_restores_the_start_up_state_and_clears_the_log() {
     assert!(entries[0]["time"].as_str().is_some_and(|t| t.contains('T')));
 
     let reset = mock.admin("POST", "/__admin/reset", None).await;
-    assert_eq!(reset.status, 204);
+    assert_eq!(reset.status, 200);
+    assert_eq!(reset.json(), json!({"status": "reset"}));
     assert_eq!(
         mock.admin("GET", "/__admin/requests", None).await.json(),
         json!([])
@@ -225,8 +226,8 @@ async fn reset_restores_the_start_up_state_and_clears_the_log() {
     let log = mock.admin("GET", "/__admin/requests", None).await.json();
     assert_eq!(log[0]["query"], "per_page=5");
     assert_eq!(
-        mock.admin("DELETE", "/__admin/requests", None).await.status,
-        204
+        mock.admin("DELETE", "/__admin/requests", None).await.json(),
+        json!({"cleared": 1})
     );
     assert_eq!(
         mock.admin("GET", "/__admin/requests", None).await.json(),
@@ -274,7 +275,7 @@ async fn state_file_survives_a_restart() {
         .await;
     assert_eq!(
         second.admin("POST", "/__admin/reset", None).await.status,
-        204
+        200
     );
     assert_eq!(
         second.admin("GET", "/__admin/state", None).await.json(),
