@@ -287,6 +287,9 @@ pub(crate) fn http_client(
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(10)))
         .redirect(reqwest::redirect::Policy::none())
+        // Shorter than common server idle timeouts, so a create is rarely sent on a connection
+        // the server is closing (such a create fails without a retry, see above).
+        .pool_idle_timeout(Duration::from_secs(30))
         .user_agent(user_agent)
         .build()
 }

@@ -352,10 +352,10 @@ impl EdgioClient {
             let headers = req.headers_mut();
             headers.insert(signing::PRINCIPAL_HEADER, self.username.clone());
             headers.insert(signing::TIMESTAMP_HEADER, HeaderValue::from(ts));
-            headers.insert(
-                signing::TOKEN_HEADER,
-                HeaderValue::from_str(&token).map_err(|e| format!("token header: {e}"))?,
-            );
+            let mut token =
+                HeaderValue::from_str(&token).map_err(|e| format!("token header: {e}"))?;
+            token.set_sensitive(true);
+            headers.insert(signing::TOKEN_HEADER, token);
             headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
             if has_body {
                 headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
