@@ -220,12 +220,21 @@ async fn gate(app: &App, method: &str, peer: SocketAddr, headers: &HeaderMap) ->
     let authorised = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|key| app.settings.api_keys.iter().any(|k| k == key.trim()));
+        .and_then(bearer_token)
+        .is_some_and(|key| app.settings.api_keys.iter().any(|k| k == key));
     if !authorised {
         return Some(ApiError::Unauthorized.into_response());
     }
     None
+}
+
+/// The token of an `Authorization: Bearer <token>` header (the scheme is case-insensitive).
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
 }
 
 /// Parses a request body into a JSON object. The Go client ends bodies with a newline and sends

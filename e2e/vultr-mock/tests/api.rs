@@ -472,6 +472,14 @@ async fn missing_or_wrong_key_is_401() {
         .await
         .expect("sent");
     assert_eq!(reply.status().as_u16(), 401);
+    let lower_case_scheme = mock
+        .http
+        .get(format!("{}/v2/domains", mock.api))
+        .header("authorization", "bearer second")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(lower_case_scheme.status().as_u16(), 200);
     for key in ["first", "second"] {
         assert_eq!(
             mock.call_as("GET", "/v2/domains", None, Some(key))
