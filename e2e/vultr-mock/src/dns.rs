@@ -38,11 +38,16 @@ pub struct Answer {
 /// Answers one question from the store.
 pub fn answer(store: &Store, qname: &Name, qtype: WireType) -> Answer {
     let mut owner = qname.clone();
+    let refused = Answer {
+        rcode: ResponseCode::Refused,
+        ..Answer::default()
+    };
+    // Zone transfers are not offered (Vultr does not offer them to the public either).
+    if matches!(qtype, WireType::AXFR | WireType::IXFR) {
+        return refused;
+    }
     let Some(mut zone) = zone_for(store, &owner) else {
-        return Answer {
-            rcode: ResponseCode::Refused,
-            ..Answer::default()
-        };
+        return refused;
     };
     let mut out = Answer {
         rcode: ResponseCode::NoError,
@@ -382,6 +387,13 @@ mod tests {
     fn names_outside_served_zones_are_refused() {
         let got = answer(&zone(), &name("example.org."), WireType::A);
         assert_eq!(got.rcode, ResponseCode::Refused);
+    }
+
+    #[test]
+    fn zone_transfers_are_refused() {
+        let got = answer(&zone(), &name("example.com."), WireType::AXFR);
+        assert_eq!(got.rcode, ResponseCode::Refused);
+        assert!(got.answers.is_empty());
     }
 
     #[test]
