@@ -25,6 +25,8 @@ pub enum ResolveFailure {
         server: String,
         source: Box<ResolveError>,
     },
+    #[error("libc lookup failed: {0}")]
+    Libc(String),
     #[error("DNS via {server} returned no A or AAAA records")]
     Empty { server: String },
 }
@@ -32,6 +34,8 @@ pub enum ResolveFailure {
 enum Mode {
     /// `/etc/resolv.conf` (and /etc/hosts).
     System(TokioResolver),
+    /// No resolver configuration could be read: the libc resolver, without rotation-friendly TTLs.
+    Libc,
     /// One server, given as `HOST:PORT`; HOST may be a name.
     Server {
         spec: String,
@@ -68,11 +72,13 @@ fn single_server(addr: SocketAddr) -> TokioResolver {
 impl OriginResolver {
     pub fn new(dns_server: Option<&str>) -> Result<OriginResolver, String> {
         let mode = match dns_server {
-            None => {
-                let builder = TokioResolver::builder_tokio()
-                    .map_err(|e| format!("cannot read the system resolver configuration: {e}"))?;
-                Mode::System(builder.with_options(options()).build())
-            }
+            None => match TokioResolver::builder_tokio() {
+                Ok(builder) => Mode::System(builder.with_options(options()).build()),
+                Err(e) => {
+                    tracing::warn!(error = %e, "no system resolver configuration; origins are resolved with the libc resolver");
+                    Mode::Libc
+                }
+            },
             Some(spec) => {
                 let (host, port) = spec
                     .rsplit_once(':')
@@ -92,6 +98,7 @@ impl OriginResolver {
     pub fn describe(&self) -> String {
         match &self.mode {
             Mode::System(_) => "the system resolver".into(),
+            Mode::Libc => "the libc resolver".into(),
             Mode::Server { spec, .. } => spec.clone(),
         }
     }
@@ -100,6 +107,7 @@ impl OriginResolver {
     pub async fn lookup(&self, name: &str) -> Result<Vec<IpAddr>, ResolveFailure> {
         let (resolver, server) = match &self.mode {
             Mode::System(r) => (r.clone(), "the system resolver".to_string()),
+            Mode::Libc => return libc_lookup(name).await,
             Mode::Server { spec, current } => {
                 (self.server_resolver(spec, current).await?, spec.clone())
             }
@@ -155,6 +163,20 @@ impl OriginResolver {
         *guard = Some((addr, resolver.clone(), Instant::now()));
         Ok(resolver)
     }
+}
+
+async fn libc_lookup(name: &str) -> Result<Vec<IpAddr>, ResolveFailure> {
+    let server = "the libc resolver".to_string();
+    let addrs = tokio::net::lookup_host((name, 0))
+        .await
+        .map_err(|e| ResolveFailure::Libc(e.to_string()))?;
+    let mut ips: Vec<IpAddr> = addrs.map(|a| a.ip()).collect();
+    ips.sort();
+    ips.dedup();
+    if ips.is_empty() {
+        return Err(ResolveFailure::Empty { server });
+    }
+    Ok(ips)
 }
 
 /// `HOST:PORT` → a socket address; a name goes through the system resolver (in a cluster, the

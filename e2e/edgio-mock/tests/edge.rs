@@ -319,7 +319,7 @@ async fn processing_and_disabled_rules_are_not_served() {
         .unwrap();
     let dns = TestDns::start();
     dns.set("origin.example.com", &[LOCAL]);
-    let mock = edge_mock(&dns, &["--processing-seconds", "1"]);
+    let mock = edge_mock(&dns, &["--processing-seconds", "2"]);
     let uuid = create(
         &mock,
         &instance_doc("demo", HOST, "/fred", "origin.example.com", origin.port()),
@@ -341,7 +341,7 @@ async fn processing_and_disabled_rules_are_not_served() {
     inst["isEnabled"] = json!(false);
     let r = c.put_json(&one, &inst).await;
     assert_eq!(r.json["isEnabled"], false);
-    // The replaced revision is PROCESSING for a second, and disabled after that: never served.
+    // The replaced revision is PROCESSING for two seconds, and disabled after that: never served.
     wait_for(
         "the disabled revision to complete",
         Duration::from_secs(10),
