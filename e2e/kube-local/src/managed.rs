@@ -477,10 +477,18 @@ pub fn apply(
     });
     let others: FieldSet = entries.iter().flat_map(entry_set).collect();
     let mut merged = current.cloned().unwrap_or_else(|| json!({"metadata": {}}));
-    let mut stale: Vec<&Path> = previous
-        .iter()
-        .filter(|p| !new_set.contains(*p) && !others.contains(*p))
-        .collect();
+    // A stale path is dropped unless someone still owns it or something below it.
+    let retained = |p: &Path| {
+        new_set
+            .range(p.clone()..)
+            .next()
+            .is_some_and(|n| n.starts_with(p))
+            || others
+                .range(p.clone()..)
+                .next()
+                .is_some_and(|n| n.starts_with(p))
+    };
+    let mut stale: Vec<&Path> = previous.iter().filter(|p| !retained(p)).collect();
     stale.sort_by_key(|p| std::cmp::Reverse(p.len()));
     for p in stale {
         remove_at(&mut merged, p);

@@ -65,6 +65,11 @@ fn valid_label_key(k: &str) -> bool {
 
 fn check_value(v: &str) -> Result<(), SelectorError> {
     if let Some(word) = v.split_whitespace().nth(1) {
+        // The Go lexer ends an identifier at the first special character.
+        let word: String = word
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+            .collect();
         return Err(SelectorError(format!(
             "found '{word}', expected: ',' or 'end of string'"
         )));

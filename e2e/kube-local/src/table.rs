@@ -470,7 +470,10 @@ mod tests {
             .collect();
         assert_eq!(names, ["Name", "Class", "Hosts", "Address", "Ports", "Age"]);
         assert_eq!(
-            t["rows"][0]["cells"][..5],
+            t["rows"][0]["cells"]
+                .as_array()
+                .map(|c| c[..5].to_vec())
+                .unwrap_or_default(),
             [
                 json!("web"),
                 json!("cdn"),
