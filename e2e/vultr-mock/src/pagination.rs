@@ -170,6 +170,52 @@ mod tests {
         assert_eq!(pages.concat(), items);
     }
 
+    proptest::proptest! {
+        /// Whatever the sequence numbers and page size, following `next` lists every item once,
+        /// in order, and following `prev` from the last page walks back over the same pages.
+        #[test]
+        fn walking_next_then_prev_covers_every_item_once(
+            gaps in proptest::collection::vec(1u64..5, 0..120),
+            per_page in 1usize..40,
+        ) {
+            let items: Vec<u64> = gaps
+                .iter()
+                .scan(0u64, |acc, gap| {
+                    *acc += gap;
+                    Some(*acc)
+                })
+                .collect();
+            let limit = items.last().copied().unwrap_or(0) + 1;
+            let mut forward = Vec::new();
+            let mut query = format!("per_page={per_page}");
+            let mut pages = Vec::new();
+            let mut last_meta;
+            loop {
+                let request = PageRequest::from_query(Some(&query), limit).unwrap();
+                let (page, meta) = request.page(&items, |n| *n);
+                proptest::prop_assert!(page.len() <= per_page);
+                forward.extend_from_slice(page);
+                pages.push(page.to_vec());
+                last_meta = meta;
+                if last_meta.links.next.is_empty() {
+                    break;
+                }
+                query = format!("per_page={per_page}&cursor={}", last_meta.links.next);
+            }
+            proptest::prop_assert_eq!(&forward, &items);
+            let mut backward = vec![pages.pop().unwrap_or_default()];
+            while !last_meta.links.prev.is_empty() {
+                let query = format!("per_page={per_page}&cursor={}", last_meta.links.prev);
+                let request = PageRequest::from_query(Some(&query), limit).unwrap();
+                let (page, meta) = request.page(&items, |n| *n);
+                backward.push(page.to_vec());
+                last_meta = meta;
+            }
+            backward.reverse();
+            proptest::prop_assert_eq!(backward.concat(), items);
+        }
+    }
+
     #[test]
     fn prev_cursor_returns_the_previous_page() {
         let items: Vec<u64> = (0..12).collect();

@@ -747,6 +747,22 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Normalising is idempotent, and the FQDN form of a relative name normalises back to it.
+        #[test]
+        fn normalised_names_are_stable(labels in proptest::collection::vec("[a-zA-Z0-9_-]{1,10}", 0..4)) {
+            let raw = labels.join(".");
+            let once = normalize_name(&raw, "example.com").unwrap();
+            proptest::prop_assert_eq!(&normalize_name(&once, "example.com").unwrap(), &once);
+            let fqdn = if once.is_empty() {
+                "example.com.".to_string()
+            } else {
+                format!("{once}.example.com.")
+            };
+            proptest::prop_assert_eq!(normalize_name(&fqdn, "example.com").unwrap(), once);
+        }
+    }
+
     #[test]
     fn malformed_names_are_rejected() {
         for raw in ["a b", "a..b", "sub.*", "a*", "x/y", ".www", &"a".repeat(64)] {
