@@ -7,9 +7,9 @@ use std::sync::atomic::AtomicBool;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{Node, Service};
 use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
+use kube::Client;
 use kube::api::{Api, ListParams};
 use kube::runtime::events::Reporter;
-use kube::Client;
 use tokio_util::sync::CancellationToken;
 
 use crate::cli::{Common, ConfigError, PlanArgs, RunArgs};
@@ -19,7 +19,7 @@ use crate::metrics::Metrics;
 use crate::plan::{FullPlan, full_plan};
 use crate::providers::edgio::{EdgioClient, EdgioConfig};
 use crate::providers::vultr::{VultrClient, VultrConfig};
-use crate::reconcile::controller::{self, Watches};
+use crate::reconcile::controller::{self, RunSetup, Watches};
 use crate::reconcile::{CdnApi, DnsApi, EdgioCdn, Engine, ReconcileError, VultrDns};
 use crate::server::{self, ServerState};
 
@@ -28,11 +28,17 @@ pub enum AppError {
     #[error("invalid configuration: {0}")]
     Config(#[from] ConfigError),
     #[error("cannot build the {provider} client: {message}")]
-    Provider { provider: &'static str, message: String },
+    Provider {
+        provider: &'static str,
+        message: String,
+    },
     #[error("cannot reach the Kubernetes API: {0}")]
     Kube(#[source] kube::Error),
     #[error("cannot serve HTTP on {addr}: {source}")]
-    Http { addr: String, source: std::io::Error },
+    Http {
+        addr: String,
+        source: std::io::Error,
+    },
     #[error(transparent)]
     Leader(#[from] LeaderError),
     #[error("cannot read provider state: {0}")]
@@ -42,23 +48,45 @@ pub enum AppError {
 impl AppError {
     /// Exit code: 2 for configuration errors, 1 for everything else.
     pub fn exit_code(&self) -> u8 {
-        if matches!(self, Self::Config(_)) { 2 } else { 1 }
+        if matches!(self, Self::Config(_)) {
+            2
+        } else {
+            1
+        }
     }
 }
 
-fn providers(common: &Common, metrics: Arc<Metrics>) -> Result<(Arc<dyn CdnApi>, Arc<dyn DnsApi>), AppError> {
+/// The two provider ports the engine applies plans through.
+type Providers = (Arc<dyn CdnApi>, Arc<dyn DnsApi>);
+
+fn providers(common: &Common, metrics: Arc<Metrics>) -> Result<Providers, AppError> {
     let edgio = EdgioClient::new(EdgioConfig::new(
         common.edgio_base_url.clone(),
         common.edgio_username.clone(),
         common.edgio_shared_key.expose().to_string(),
     ))
-    .map_err(|e| AppError::Provider { provider: "edgio", message: e.to_string() })?
+    .map_err(|e| AppError::Provider {
+        provider: "edgio",
+        message: e.to_string(),
+    })?
     .with_observer(metrics.clone());
-    let vultr = VultrClient::new(VultrConfig::new(common.vultr_base_url.clone(), common.vultr_api_key.expose().to_string()))
-        .map_err(|e| AppError::Provider { provider: "vultr", message: e.to_string() })?
-        .with_observer(metrics);
-    let cdn = EdgioCdn { client: Arc::new(edgio), shortname: common.edgio_shortname.clone() };
-    let dns = VultrDns { client: Arc::new(vultr), zone: common.dns_zone.trim_end_matches('.').to_string() };
+    let vultr = VultrClient::new(VultrConfig::new(
+        common.vultr_base_url.clone(),
+        common.vultr_api_key.expose().to_string(),
+    ))
+    .map_err(|e| AppError::Provider {
+        provider: "vultr",
+        message: e.to_string(),
+    })?
+    .with_observer(metrics);
+    let cdn = EdgioCdn {
+        client: Arc::new(edgio),
+        shortname: common.edgio_shortname.clone(),
+    };
+    let dns = VultrDns {
+        client: Arc::new(vultr),
+        zone: common.dns_zone.trim_end_matches('.').to_string(),
+    };
     Ok((Arc::new(cdn), Arc::new(dns)))
 }
 
@@ -108,7 +136,12 @@ fn identity(args: &RunArgs) -> String {
         .clone()
         .filter(|s| !s.is_empty())
         .or_else(|| std::env::var("HOSTNAME").ok().filter(|s| !s.is_empty()))
-        .or_else(|| std::fs::read_to_string("/etc/hostname").ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()))
+        .or_else(|| {
+            std::fs::read_to_string("/etc/hostname")
+                .ok()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+        })
         .unwrap_or_else(|| format!("edgio-ingress-{}", std::process::id()))
 }
 
@@ -122,13 +155,22 @@ pub async fn run(args: RunArgs) -> Result<(), AppError> {
 
     let listener = tokio::net::TcpListener::bind(args.http_addr)
         .await
-        .map_err(|source| AppError::Http { addr: args.http_addr.to_string(), source })?;
-    let state = ServerState { metrics: metrics.clone(), ready: ready.clone() };
+        .map_err(|source| AppError::Http {
+            addr: args.http_addr.to_string(),
+            source,
+        })?;
+    let state = ServerState {
+        metrics: metrics.clone(),
+        ready: ready.clone(),
+    };
     let server = tokio::spawn(server::serve(listener, state, shutdown.clone()));
 
     let client = Client::try_default().await.map_err(AppError::Kube)?;
     let identity = identity(&args);
-    let reporter = Reporter { controller: "edgio-ingress".to_string(), instance: Some(identity.clone()) };
+    let reporter = Reporter {
+        controller: "edgio-ingress".to_string(),
+        instance: Some(identity.clone()),
+    };
     let namespaces = args.common.namespaces();
     tracing::info!(
         identity = %identity,
@@ -156,12 +198,14 @@ pub async fn run(args: RunArgs) -> Result<(), AppError> {
             let run_token = shutdown.child_token();
             let task = tokio::spawn(controller::run(
                 client.clone(),
-                watches(&client, &namespaces),
-                engine,
-                metrics.clone(),
-                reporter,
-                args.common.resync_interval,
-                ready.clone(),
+                RunSetup {
+                    watches: watches(&client, &namespaces),
+                    engine,
+                    metrics: metrics.clone(),
+                    reporter,
+                    resync: args.common.resync_interval,
+                    ready: ready.clone(),
+                },
                 run_token.clone(),
             ));
             let held = elector.hold(&shutdown).await;
@@ -182,12 +226,14 @@ pub async fn run(args: RunArgs) -> Result<(), AppError> {
         metrics.leader.set(1);
         controller::run(
             client.clone(),
-            watches(&client, &namespaces),
-            engine,
-            metrics.clone(),
-            reporter,
-            args.common.resync_interval,
-            ready,
+            RunSetup {
+                watches: watches(&client, &namespaces),
+                engine,
+                metrics: metrics.clone(),
+                reporter,
+                resync: args.common.resync_interval,
+                ready,
+            },
             shutdown.clone(),
         )
         .await;
@@ -202,7 +248,10 @@ async fn list<K>(api: Api<K>) -> Result<Vec<Arc<K>>, AppError>
 where
     K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
 {
-    let list = api.list(&ListParams::default()).await.map_err(AppError::Kube)?;
+    let list = api
+        .list(&ListParams::default())
+        .await
+        .map_err(AppError::Kube)?;
     Ok(list.items.into_iter().map(Arc::new).collect())
 }
 

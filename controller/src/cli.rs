@@ -12,7 +12,11 @@ use crate::ingress::ClassConfig;
 use crate::plan::{DnsSettings, OwnerId, PlanSettings, RuleSettings, relative_name};
 
 #[derive(Debug, Parser)]
-#[command(name = "edgio-ingress", version, about = "Kubernetes Ingress controller publishing through Edgio Delivery CDN rules and Vultr DNS origin records")]
+#[command(
+    name = "edgio-ingress",
+    version,
+    about = "Kubernetes Ingress controller publishing through Edgio Delivery CDN rules and Vultr DNS origin records"
+)]
 pub struct Cli {
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Json, global = true)]
@@ -70,7 +74,11 @@ pub struct Common {
     #[arg(long, env = "INGRESS_CLASS", default_value = "edgio")]
     pub ingress_class: String,
     /// `spec.controller` of the IngressClasses this controller serves.
-    #[arg(long, env = "CONTROLLER_NAME", default_value = "edgio-ingress.dev/controller")]
+    #[arg(
+        long,
+        env = "CONTROLLER_NAME",
+        default_value = "edgio-ingress.dev/controller"
+    )]
     pub controller_name: String,
     /// Comma list of namespaces to watch; empty = all.
     #[arg(long, env = "WATCH_NAMESPACES", default_value = "")]
@@ -88,12 +96,20 @@ pub struct Common {
     #[arg(long, env = "DNS_TTL", default_value_t = 60)]
     pub dns_ttl: u32,
     /// Node address types to publish, in order of preference (first type a node has wins).
-    #[arg(long, env = "NODE_ADDRESS_TYPES", default_value = "ExternalIP,InternalIP")]
+    #[arg(
+        long,
+        env = "NODE_ADDRESS_TYPES",
+        default_value = "ExternalIP,InternalIP"
+    )]
     pub node_address_types: String,
     /// Period of the full resync (GC + drift repair): seconds or e.g. `5m`.
     #[arg(long, env = "RESYNC_INTERVAL", default_value = "5m", value_parser = parse_duration)]
     pub resync_interval: Duration,
-    #[arg(long, env = "EDGIO_BASE_URL", default_value = "https://apis.llnw.com/config-api/v1")]
+    #[arg(
+        long,
+        env = "EDGIO_BASE_URL",
+        default_value = "https://apis.llnw.com/config-api/v1"
+    )]
     pub edgio_base_url: String,
     /// Edgio account shortname holding the rules.
     #[arg(long, env = "EDGIO_SHORTNAME")]
@@ -104,7 +120,11 @@ pub struct Common {
     #[arg(long, env = "EDGIO_SHARED_KEY", hide_env_values = true)]
     pub edgio_shared_key: Secret,
     /// Vultr API base, including `/v2`.
-    #[arg(long, env = "VULTR_BASE_URL", default_value = "https://api.vultr.com/v2")]
+    #[arg(
+        long,
+        env = "VULTR_BASE_URL",
+        default_value = "https://api.vultr.com/v2"
+    )]
     pub vultr_base_url: String,
     #[arg(long, env = "VULTR_API_KEY", hide_env_values = true)]
     pub vultr_api_key: Secret,
@@ -145,8 +165,9 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let d = if let Ok(secs) = s.parse::<u64>() {
         Duration::from_secs(secs)
     } else {
-        let sd: k8s_openapi::jiff::SignedDuration =
-            s.parse().map_err(|e| format!("invalid duration {s:?} (use seconds or e.g. 5m): {e}"))?;
+        let sd: k8s_openapi::jiff::SignedDuration = s
+            .parse()
+            .map_err(|e| format!("invalid duration {s:?} (use seconds or e.g. 5m): {e}"))?;
         Duration::try_from(sd).map_err(|_| format!("duration {s:?} must not be negative"))?
     };
     if d.is_zero() {
@@ -204,9 +225,11 @@ impl Common {
         let owner_id = OwnerId::parse(&self.owner_id).map_err(ConfigError::OwnerId)?;
         let origin = crate::ingress::translate::validate_host(&self.origin_hostname)
             .map_err(|why| ConfigError::OriginHostname(self.origin_hostname.clone(), why))?;
-        let origin_name = relative_name(&origin, &self.dns_zone).ok_or_else(|| ConfigError::OriginOutsideZone {
-            origin: origin.clone(),
-            zone: self.dns_zone.clone(),
+        let origin_name = relative_name(&origin, &self.dns_zone).ok_or_else(|| {
+            ConfigError::OriginOutsideZone {
+                origin: origin.clone(),
+                zone: self.dns_zone.clone(),
+            }
         })?;
         let node_address_types: Vec<String> = self
             .node_address_types
@@ -219,8 +242,15 @@ impl Common {
             return Err(ConfigError::NoAddressTypes);
         }
         Ok(PlanSettings {
-            rules: RuleSettings { owner_id: owner_id.clone(), origin_hostname: origin },
-            dns: DnsSettings { owner_id, origin_name, ttl: self.dns_ttl },
+            rules: RuleSettings {
+                owner_id: owner_id.clone(),
+                origin_hostname: origin,
+            },
+            dns: DnsSettings {
+                owner_id,
+                origin_name,
+                ttl: self.dns_ttl,
+            },
             class: ClassConfig {
                 class_name: self.ingress_class.clone(),
                 controller_name: self.controller_name.clone(),

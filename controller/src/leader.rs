@@ -68,8 +68,15 @@ pub enum LeaseDecision {
     Wait,
 }
 
-pub fn decide(spec: Option<&LeaseSpec>, identity: &str, now: Timestamp, default_duration: Duration) -> LeaseDecision {
-    let Some(spec) = spec else { return LeaseDecision::TakeOver };
+pub fn decide(
+    spec: Option<&LeaseSpec>,
+    identity: &str,
+    now: Timestamp,
+    default_duration: Duration,
+) -> LeaseDecision {
+    let Some(spec) = spec else {
+        return LeaseDecision::TakeOver;
+    };
     match spec.holder_identity.as_deref() {
         Some(h) if h == identity => LeaseDecision::Renew,
         None | Some("") => LeaseDecision::TakeOver,
@@ -79,7 +86,9 @@ pub fn decide(spec: Option<&LeaseSpec>, identity: &str, now: Timestamp, default_
                 .map(i64::from)
                 .unwrap_or(default_duration.as_secs() as i64);
             match spec.renew_time.as_ref().or(spec.acquire_time.as_ref()) {
-                Some(MicroTime(t)) if *t + SignedDuration::from_secs(secs) > now => LeaseDecision::Wait,
+                Some(MicroTime(t)) if *t + SignedDuration::from_secs(secs) > now => {
+                    LeaseDecision::Wait
+                }
                 _ => LeaseDecision::TakeOver,
             }
         }
@@ -97,17 +106,27 @@ impl Elector {
     }
 
     fn kube(&self, source: kube::Error) -> LeaderError {
-        LeaderError::Kube { lease: self.cfg.name.clone(), source }
+        LeaderError::Kube {
+            lease: self.cfg.name.clone(),
+            source,
+        }
     }
 
     /// One attempt to acquire or renew. `Ok(true)` while we lead.
     pub async fn try_acquire_or_renew(&self) -> Result<bool, LeaderError> {
         let now = Timestamp::now();
         let duration_secs = i32::try_from(self.cfg.duration.as_secs()).unwrap_or(15);
-        let existing = self.api.get_opt(&self.cfg.name).await.map_err(|e| self.kube(e))?;
+        let existing = self
+            .api
+            .get_opt(&self.cfg.name)
+            .await
+            .map_err(|e| self.kube(e))?;
         let Some(mut lease) = existing else {
             let lease = Lease {
-                metadata: ObjectMeta { name: Some(self.cfg.name.clone()), ..ObjectMeta::default() },
+                metadata: ObjectMeta {
+                    name: Some(self.cfg.name.clone()),
+                    ..ObjectMeta::default()
+                },
                 spec: Some(LeaseSpec {
                     holder_identity: Some(self.cfg.identity.clone()),
                     lease_duration_seconds: Some(duration_secs),
@@ -123,7 +142,12 @@ impl Elector {
                 Err(e) => Err(self.kube(e)),
             };
         };
-        let decision = decide(lease.spec.as_ref(), &self.cfg.identity, now, self.cfg.duration);
+        let decision = decide(
+            lease.spec.as_ref(),
+            &self.cfg.identity,
+            now,
+            self.cfg.duration,
+        );
         let spec = lease.spec.get_or_insert_with(LeaseSpec::default);
         match decision {
             LeaseDecision::Wait => return Ok(false),
@@ -133,11 +157,16 @@ impl Elector {
                 spec.acquire_time = Some(MicroTime(now));
                 spec.renew_time = Some(MicroTime(now));
                 spec.lease_duration_seconds = Some(duration_secs);
-                spec.lease_transitions = Some(spec.lease_transitions.unwrap_or(0).saturating_add(1));
+                spec.lease_transitions =
+                    Some(spec.lease_transitions.unwrap_or(0).saturating_add(1));
             }
         }
         // `lease` carries the resourceVersion we read: a concurrent writer makes this a 409.
-        match self.api.replace(&self.cfg.name, &PostParams::default(), &lease).await {
+        match self
+            .api
+            .replace(&self.cfg.name, &PostParams::default(), &lease)
+            .await
+        {
             Ok(_) => Ok(true),
             Err(e) if is_conflict(&e) => Ok(false),
             Err(e) => Err(self.kube(e)),
@@ -149,7 +178,9 @@ impl Elector {
         loop {
             match self.try_acquire_or_renew().await {
                 Ok(true) => return Some(()),
-                Ok(false) => tracing::debug!(lease = %self.cfg.name, "another replica leads; waiting"),
+                Ok(false) => {
+                    tracing::debug!(lease = %self.cfg.name, "another replica leads; waiting")
+                }
                 Err(e) => tracing::warn!(error = %e, "leader election attempt failed"),
             }
             tokio::select! {
@@ -170,27 +201,41 @@ impl Elector {
             match self.try_acquire_or_renew().await {
                 Ok(true) => last_renewed = tokio::time::Instant::now(),
                 Ok(false) => {
-                    return Err(LeaderError::Lost { lease: self.cfg.name.clone(), duration: self.cfg.duration });
+                    return Err(LeaderError::Lost {
+                        lease: self.cfg.name.clone(),
+                        duration: self.cfg.duration,
+                    });
                 }
                 Err(e) => tracing::warn!(error = %e, "failed to renew Lease"),
             }
             // Stop before the Lease can expire in others' eyes, so two leaders never overlap.
             if last_renewed.elapsed() + self.cfg.retry >= self.cfg.duration {
-                return Err(LeaderError::Lost { lease: self.cfg.name.clone(), duration: self.cfg.duration });
+                return Err(LeaderError::Lost {
+                    lease: self.cfg.name.clone(),
+                    duration: self.cfg.duration,
+                });
             }
         }
     }
 
     /// Gives the Lease up on shutdown so a standby takes over at once.
     pub async fn release(&self) {
-        let Ok(Some(mut lease)) = self.api.get_opt(&self.cfg.name).await else { return };
-        let Some(spec) = lease.spec.as_mut() else { return };
+        let Ok(Some(mut lease)) = self.api.get_opt(&self.cfg.name).await else {
+            return;
+        };
+        let Some(spec) = lease.spec.as_mut() else {
+            return;
+        };
         if spec.holder_identity.as_deref() != Some(self.cfg.identity.as_str()) {
             return;
         }
         spec.holder_identity = None;
         spec.renew_time = None;
-        if let Err(e) = self.api.replace(&self.cfg.name, &PostParams::default(), &lease).await {
+        if let Err(e) = self
+            .api
+            .replace(&self.cfg.name, &PostParams::default(), &lease)
+            .await
+        {
             tracing::warn!(error = %e, "failed to release Lease");
         }
     }

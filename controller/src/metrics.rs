@@ -78,8 +78,16 @@ impl Metrics {
         let managed_rules = Gauge::default();
         let managed_records = Gauge::default();
         let leader = Gauge::default();
-        registry.register("reconciles", "Ingress reconciles by result (ok, error)", reconciles.clone());
-        registry.register("errors", "Errors and route-skipping findings by reason", errors.clone());
+        registry.register(
+            "reconciles",
+            "Ingress reconciles by result (ok, error)",
+            reconciles.clone(),
+        );
+        registry.register(
+            "errors",
+            "Errors and route-skipping findings by reason",
+            errors.clone(),
+        );
         registry.register(
             "provider_calls",
             "Provider HTTP calls (each attempt) by provider, operation and status",
@@ -95,13 +103,21 @@ impl Metrics {
             "Latency of each pipeline stage (translate, plan, apply_cdn, apply_dns, update_status, gc)",
             stage_seconds.clone(),
         );
-        registry.register("managed_rules", "CDN rules carrying our owner marker", managed_rules.clone());
+        registry.register(
+            "managed_rules",
+            "CDN rules carrying our owner marker",
+            managed_rules.clone(),
+        );
         registry.register(
             "managed_records",
             "DNS records we own (origin A records and the ownership TXT)",
             managed_records.clone(),
         );
-        registry.register("leader", "1 while this replica holds the leader Lease", leader.clone());
+        registry.register(
+            "leader",
+            "1 while this replica holds the leader Lease",
+            leader.clone(),
+        );
         Self {
             registry,
             reconciles,
@@ -121,12 +137,18 @@ impl Metrics {
 
     pub fn reconciled(&self, ok: bool) {
         let result = if ok { "ok" } else { "error" };
-        self.reconciles.get_or_create(&ResultLabels { result }).inc();
+        self.reconciles
+            .get_or_create(&ResultLabels { result })
+            .inc();
     }
 
     /// Starts timing a stage; the time is recorded when the guard drops.
     pub fn stage(&self, stage: &'static str) -> StageTimer<'_> {
-        StageTimer { metrics: self, stage, start: Instant::now() }
+        StageTimer {
+            metrics: self,
+            stage,
+            start: Instant::now(),
+        }
     }
 
     pub fn encode(&self) -> Result<String, std::fmt::Error> {
@@ -153,12 +175,22 @@ impl Drop for StageTimer<'_> {
 
 impl CallObserver for Metrics {
     fn observe(&self, call: &CallRecord) {
-        let status = call.status.map(|s| s.to_string()).unwrap_or_else(|| "none".to_string());
+        let status = call
+            .status
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| "none".to_string());
         self.provider_calls
-            .get_or_create(&CallLabels { provider: call.provider, operation: call.operation, status })
+            .get_or_create(&CallLabels {
+                provider: call.provider,
+                operation: call.operation,
+                status,
+            })
             .inc();
         self.provider_call_seconds
-            .get_or_create(&OperationLabels { provider: call.provider, operation: call.operation })
+            .get_or_create(&OperationLabels {
+                provider: call.provider,
+                operation: call.operation,
+            })
             .observe(call.duration.as_secs_f64());
     }
 }

@@ -21,11 +21,14 @@ pub struct ClassConfig {
 impl ClassConfig {
     fn is_our_class_name(&self, name: &str, classes: &[Arc<IngressClass>]) -> bool {
         name == self.class_name
-            || classes.iter().any(|c| c.name_any() == name && self.is_our_class(c))
+            || classes
+                .iter()
+                .any(|c| c.name_any() == name && self.is_our_class(c))
     }
 
     fn is_our_class(&self, class: &IngressClass) -> bool {
-        class.spec.as_ref().and_then(|s| s.controller.as_deref()) == Some(self.controller_name.as_str())
+        class.spec.as_ref().and_then(|s| s.controller.as_deref())
+            == Some(self.controller_name.as_str())
     }
 
     /// Whether the Ingress belongs to us, in this order: an explicit `spec.ingressClassName`, then
@@ -37,11 +40,18 @@ impl ClassConfig {
                 return false;
             }
         }
-        let spec_class = ingress.spec.as_ref().and_then(|s| s.ingress_class_name.as_deref());
+        let spec_class = ingress
+            .spec
+            .as_ref()
+            .and_then(|s| s.ingress_class_name.as_deref());
         if let Some(name) = spec_class.filter(|n| !n.is_empty()) {
             return self.is_our_class_name(name, classes);
         }
-        if let Some(name) = ingress.annotations().get(LEGACY_CLASS_ANNOTATION).filter(|n| !n.is_empty()) {
+        if let Some(name) = ingress
+            .annotations()
+            .get(LEGACY_CLASS_ANNOTATION)
+            .filter(|n| !n.is_empty())
+        {
             return self.is_our_class_name(name, classes);
         }
         if ingress.labels().get(CDN_LABEL_KEY).map(String::as_str) == Some(CDN_LABEL_VALUE) {
@@ -49,7 +59,10 @@ impl ClassConfig {
         }
         classes.iter().any(|c| {
             self.is_our_class(c)
-                && c.annotations().get(DEFAULT_CLASS_ANNOTATION).map(String::as_str) == Some("true")
+                && c.annotations()
+                    .get(DEFAULT_CLASS_ANNOTATION)
+                    .map(String::as_str)
+                    == Some("true")
         })
     }
 }
@@ -70,12 +83,142 @@ pub fn has_finalizer(ingress: &Ingress) -> bool {
     ingress.finalizers().iter().any(|f| f == FINALIZER)
 }
 
-pub fn lifecycle(ingress: &Ingress, classes: &[Arc<IngressClass>], config: &ClassConfig) -> Lifecycle {
+pub fn lifecycle(
+    ingress: &Ingress,
+    classes: &[Arc<IngressClass>],
+    config: &ClassConfig,
+) -> Lifecycle {
     let deleting = ingress.metadata.deletion_timestamp.is_some();
     let ours = config.is_ours(ingress, classes);
     match (ours && !deleting, has_finalizer(ingress)) {
         (true, _) => Lifecycle::Publish,
         (false, true) => Lifecycle::Cleanup,
         (false, false) => Lifecycle::Ignore,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::*;
+
+    #[test]
+    fn ownership_follows_class_name_then_annotation_then_label_then_default_class() {
+        let cfg = class_config();
+        let ours_by_controller = Arc::new(ingress_class("cdn", CONTROLLER, false));
+        let foreign_default = Arc::new(ingress_class("nginx", "k8s.io/ingress-nginx", true));
+        let ours_default = Arc::new(ingress_class("cdn", CONTROLLER, true));
+        let table: Vec<(&str, Ingress, Vec<Arc<IngressClass>>, bool)> = vec![
+            ("class name flag", ingress("a").build(), vec![], true),
+            (
+                "other class",
+                ingress("a").class(Some("nginx")).build(),
+                vec![],
+                false,
+            ),
+            (
+                "class with our controller",
+                ingress("a").class(Some("cdn")).build(),
+                vec![ours_by_controller.clone()],
+                true,
+            ),
+            (
+                "legacy annotation",
+                ingress("a")
+                    .class(None)
+                    .annotation(LEGACY_CLASS_ANNOTATION, "edgio")
+                    .build(),
+                vec![],
+                true,
+            ),
+            (
+                "legacy annotation other",
+                ingress("a")
+                    .class(None)
+                    .annotation(LEGACY_CLASS_ANNOTATION, "nginx")
+                    .build(),
+                vec![],
+                false,
+            ),
+            (
+                "label",
+                ingress("a")
+                    .class(None)
+                    .label(CDN_LABEL_KEY, CDN_LABEL_VALUE)
+                    .build(),
+                vec![],
+                true,
+            ),
+            (
+                "explicit other class beats label",
+                ingress("a")
+                    .class(Some("nginx"))
+                    .label(CDN_LABEL_KEY, CDN_LABEL_VALUE)
+                    .build(),
+                vec![],
+                false,
+            ),
+            ("classless", ingress("a").class(None).build(), vec![], false),
+            (
+                "classless, our default class",
+                ingress("a").class(None).build(),
+                vec![ours_default],
+                true,
+            ),
+            (
+                "classless, foreign default class",
+                ingress("a").class(None).build(),
+                vec![foreign_default],
+                false,
+            ),
+            ("article manifest", article_ingress(), vec![], true),
+        ];
+        for (what, ing, classes, want) in table {
+            assert_eq!(cfg.is_ours(&ing, &classes), want, "{what}");
+        }
+    }
+
+    #[test]
+    fn namespace_filter_excludes_other_namespaces() {
+        let mut cfg = class_config();
+        cfg.namespaces = vec!["team-a".into()];
+        assert!(cfg.is_ours(&ingress("a").namespace("team-a").build(), &[]));
+        assert!(!cfg.is_ours(&ingress("a").build(), &[]));
+    }
+
+    #[test]
+    fn lifecycle_cleans_up_deleted_or_departed_ingresses_only_when_they_carry_our_finalizer() {
+        let cfg = class_config();
+        let table: Vec<(&str, Ingress, Lifecycle)> = vec![
+            ("ours", ingress("a").build(), Lifecycle::Publish),
+            (
+                "ours with finalizer",
+                ingress("a").finalizer().build(),
+                Lifecycle::Publish,
+            ),
+            (
+                "deleting with finalizer",
+                ingress("a").finalizer().deleting().build(),
+                Lifecycle::Cleanup,
+            ),
+            (
+                "left class with finalizer",
+                ingress("a").class(Some("nginx")).finalizer().build(),
+                Lifecycle::Cleanup,
+            ),
+            (
+                "left class without finalizer",
+                ingress("a").class(Some("nginx")).build(),
+                Lifecycle::Ignore,
+            ),
+            (
+                "deleting without finalizer",
+                ingress("a").deleting().build(),
+                Lifecycle::Ignore,
+            ),
+        ];
+        for (what, ing, want) in table {
+            assert_eq!(lifecycle(&ing, &[], &cfg), want, "{what}");
+        }
     }
 }

@@ -52,7 +52,11 @@ pub enum IngressError {
     #[error("host {host:?} cannot be published: {why}")]
     InvalidHost { host: String, why: &'static str },
     #[error("path {path:?} of host {host} cannot be published: {why}")]
-    InvalidPath { host: String, path: String, why: &'static str },
+    InvalidPath {
+        host: String,
+        path: String,
+        why: &'static str,
+    },
     #[error(
         "{host}{path} ({path_type}) is published as CDN prefix {cdn_path:?}, which also matches {example:?}"
     )]
@@ -70,16 +74,43 @@ pub enum IngressError {
     #[error("spec.defaultBackend is set but no rule has a host to publish it on")]
     DefaultBackendUnsupported,
     #[error("Service {service} not found (route {host}{path})")]
-    ServiceNotFound { service: String, host: String, path: String },
+    ServiceNotFound {
+        service: String,
+        host: String,
+        path: String,
+    },
     #[error("Service {service} has no port {port} (route {host}{path})")]
-    ServicePortNotFound { service: String, port: String, host: String, path: String },
-    #[error("Service {service} is of type {service_type}, not NodePort or LoadBalancer (route {host}{path})")]
-    ServiceNotNodePort { service: String, service_type: String, host: String, path: String },
+    ServicePortNotFound {
+        service: String,
+        port: String,
+        host: String,
+        path: String,
+    },
+    #[error(
+        "Service {service} is of type {service_type}, not NodePort or LoadBalancer (route {host}{path})"
+    )]
+    ServiceNotNodePort {
+        service: String,
+        service_type: String,
+        host: String,
+        path: String,
+    },
     #[error("Service {service} port {port} has no nodePort (route {host}{path})")]
-    NodePortMissing { service: String, port: String, host: String, path: String },
+    NodePortMissing {
+        service: String,
+        port: String,
+        host: String,
+        path: String,
+    },
     #[error("annotation {key}={value:?} is not valid ({why}); using the default")]
-    InvalidAnnotation { key: &'static str, value: String, why: &'static str },
-    #[error("spec.tls is served by the CDN with its own certificates for {hosts}; the Secrets are not used")]
+    InvalidAnnotation {
+        key: &'static str,
+        value: String,
+        why: &'static str,
+    },
+    #[error(
+        "spec.tls is served by the CDN with its own certificates for {hosts}; the Secrets are not used"
+    )]
     TlsTerminatedAtEdge { hosts: String },
 }
 

@@ -12,7 +12,11 @@ pub fn node_is_usable(node: &Node) -> bool {
         .as_ref()
         .and_then(|s| s.conditions.as_ref())
         .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
-    let unschedulable = node.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false);
+    let unschedulable = node
+        .spec
+        .as_ref()
+        .and_then(|s| s.unschedulable)
+        .unwrap_or(false);
     ready && !unschedulable
 }
 
@@ -39,4 +43,51 @@ pub fn origin_addresses(nodes: &[Arc<Node>], types: &[String]) -> Vec<Ipv4Addr> 
     out.sort();
     out.dedup();
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::*;
+
+    fn addrs(nodes: &[Node], types: &[&str]) -> Vec<String> {
+        let nodes: Vec<Arc<Node>> = nodes.iter().cloned().map(Arc::new).collect();
+        let types: Vec<String> = types.iter().map(|s| s.to_string()).collect();
+        origin_addresses(&nodes, &types)
+            .iter()
+            .map(|a| a.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn first_configured_address_type_a_node_has_wins_per_node() {
+        let nodes = [
+            node(
+                "n1",
+                &[("InternalIP", "10.0.0.1"), ("ExternalIP", "192.0.2.1")],
+            ),
+            node("n2", &[("InternalIP", "10.0.0.2")]),
+        ];
+        assert_eq!(
+            addrs(&nodes, &["ExternalIP", "InternalIP"]),
+            vec!["10.0.0.2", "192.0.2.1"]
+        );
+        assert_eq!(
+            addrs(&nodes, &["InternalIP", "ExternalIP"]),
+            vec!["10.0.0.1", "10.0.0.2"]
+        );
+        assert_eq!(addrs(&nodes, &["ExternalIP"]), vec!["192.0.2.1"]);
+    }
+
+    #[test]
+    fn unready_cordoned_and_ipv6_only_nodes_are_left_out() {
+        let nodes = [
+            node("ok", &[("InternalIP", "10.0.0.1")]),
+            not_ready(node("down", &[("InternalIP", "10.0.0.2")])),
+            cordoned(node("cordoned", &[("InternalIP", "10.0.0.3")])),
+            node("v6", &[("InternalIP", "fd00::1")]),
+            node("dup", &[("InternalIP", "10.0.0.1")]),
+        ];
+        assert_eq!(addrs(&nodes, &["InternalIP"]), vec!["10.0.0.1"]);
+    }
 }

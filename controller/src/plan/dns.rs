@@ -91,7 +91,11 @@ pub fn plan_dns(
 ) -> Result<DnsPlan, PlanError> {
     let owner_name = settings.owner_record_name();
     let origin = &settings.origin_name;
-    let fqdn_hint = if origin.is_empty() { "@".to_string() } else { origin.clone() };
+    let fqdn_hint = if origin.is_empty() {
+        "@".to_string()
+    } else {
+        origin.clone()
+    };
     let owner_txts: Vec<&DnsRecord> = records
         .iter()
         .filter(|r| r.name == owner_name && r.record_type == "TXT")
@@ -105,7 +109,11 @@ pub fn plan_dns(
         .iter()
         .filter(|r| &r.name == origin && matches!(r.record_type.as_str(), "A" | "AAAA" | "CNAME"))
         .collect();
-    let a_records: Vec<&DnsRecord> = at_origin.iter().copied().filter(|r| r.record_type == "A").collect();
+    let a_records: Vec<&DnsRecord> = at_origin
+        .iter()
+        .copied()
+        .filter(|r| r.record_type == "A")
+        .collect();
     let mut plan = DnsPlan::default();
 
     if ours.is_empty() {
@@ -113,7 +121,10 @@ pub fn plan_dns(
             return Ok(plan);
         }
         if let Some(other) = owner_txts.iter().find_map(|r| txt_owner(&r.data)) {
-            return Err(PlanError::DnsOwnedByOther { name: fqdn_hint, owner: other });
+            return Err(PlanError::DnsOwnedByOther {
+                name: fqdn_hint,
+                owner: other,
+            });
         }
         if !at_origin.is_empty() {
             return Err(PlanError::DnsNameTaken { name: fqdn_hint });
@@ -146,7 +157,8 @@ pub fn plan_dns(
     }
 
     // Extra copies of our TXT (e.g. from a crash between create and list) are harmless but untidy.
-    plan.deletes.extend(ours.iter().skip(1).map(|r| (*r).clone()));
+    plan.deletes
+        .extend(ours.iter().skip(1).map(|r| (*r).clone()));
     if addresses.is_empty() {
         plan.no_addresses = true;
         return Ok(plan);
@@ -173,4 +185,165 @@ pub fn plan_dns(
     stale.append(&mut plan.deletes);
     plan.deletes = stale;
     Ok(plan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::settings;
+
+    fn rec(id: &str, name: &str, t: &str, data: &str) -> DnsRecord {
+        DnsRecord {
+            id: id.into(),
+            name: name.into(),
+            record_type: t.into(),
+            data: data.into(),
+            ttl: 60,
+        }
+    }
+
+    fn ips(v: &[&str]) -> Vec<Ipv4Addr> {
+        v.iter().filter_map(|s| s.parse().ok()).collect()
+    }
+
+    fn txt(owner: &str) -> DnsRecord {
+        rec(
+            "t1",
+            "_edgio-ingress-owner.origin",
+            "TXT",
+            &format!("heritage=edgio-ingress,edgio-ingress/owner={owner}"),
+        )
+    }
+
+    fn summary(plan: &DnsPlan) -> (Vec<String>, Vec<String>) {
+        (
+            plan.creates
+                .iter()
+                .map(|c| format!("{} {} {}", c.record_type, c.name, c.data))
+                .collect(),
+            plan.deletes.iter().map(|d| d.id.clone()).collect(),
+        )
+    }
+
+    #[test]
+    fn free_name_gets_the_ownership_txt_first_then_one_a_record_per_address() {
+        let s = settings("cluster-a").dns;
+        let plan = plan_dns(true, &ips(&["10.0.0.2", "10.0.0.1"]), &[], &s).expect("plan");
+        assert_eq!(
+            summary(&plan).0,
+            vec![
+                "TXT _edgio-ingress-owner.origin heritage=edgio-ingress,edgio-ingress/owner=cluster-a",
+                "A origin 10.0.0.2",
+                "A origin 10.0.0.1",
+            ]
+        );
+    }
+
+    #[test]
+    fn owned_name_follows_the_nodes_creating_before_deleting() {
+        let s = settings("cluster-a").dns;
+        let records = [
+            txt("cluster-a"),
+            rec("a1", "origin", "A", "10.0.0.1"),
+            rec("a2", "origin", "A", "10.0.0.2"),
+        ];
+        let plan = plan_dns(true, &ips(&["10.0.0.2", "10.0.0.3"]), &records, &s).expect("plan");
+        assert_eq!(
+            summary(&plan),
+            (
+                vec!["A origin 10.0.0.3".to_string()],
+                vec!["a1".to_string()]
+            )
+        );
+        let same = plan_dns(true, &ips(&["10.0.0.1", "10.0.0.2"]), &records, &s).expect("plan");
+        assert!(same.is_empty());
+    }
+
+    #[test]
+    fn unwanted_owned_name_deletes_a_records_before_its_txt() {
+        let s = settings("cluster-a").dns;
+        let records = [
+            txt("cluster-a"),
+            rec("a1", "origin", "A", "10.0.0.1"),
+            rec("x", "www", "A", "10.9.9.9"),
+        ];
+        let plan = plan_dns(false, &ips(&["10.0.0.1"]), &records, &s).expect("plan");
+        assert_eq!(
+            summary(&plan),
+            (vec![], vec!["a1".to_string(), "t1".to_string()])
+        );
+    }
+
+    #[test]
+    fn records_without_our_txt_are_someone_elses_and_refused() {
+        let s = settings("cluster-a").dns;
+        let hand = [rec("h", "origin", "A", "203.0.113.9")];
+        assert_eq!(
+            plan_dns(true, &ips(&["10.0.0.1"]), &hand, &s).map_err(|e| e.reason()),
+            Err("DnsNameTaken")
+        );
+        let other = [txt("cluster-b"), rec("b1", "origin", "A", "10.1.0.1")];
+        assert_eq!(
+            plan_dns(true, &ips(&["10.0.0.1"]), &other, &s).map_err(|e| e.reason()),
+            Err("DnsOwnedByOther")
+        );
+        // Not wanted: nothing to refuse, nothing touched.
+        assert!(plan_dns(false, &[], &hand, &s).expect("plan").is_empty());
+        assert!(plan_dns(false, &[], &other, &s).expect("plan").is_empty());
+    }
+
+    #[test]
+    fn no_node_address_keeps_the_current_records_so_the_name_still_resolves() {
+        let s = settings("cluster-a").dns;
+        let records = [txt("cluster-a"), rec("a1", "origin", "A", "10.0.0.1")];
+        let plan = plan_dns(true, &[], &records, &s).expect("plan");
+        assert!(plan.is_empty());
+        assert!(plan.no_addresses);
+    }
+
+    #[test]
+    fn new_addresses_reuse_the_ttl_the_name_already_has() {
+        let s = settings("cluster-a").dns;
+        let mut a = rec("a1", "origin", "A", "10.0.0.1");
+        a.ttl = 300;
+        let plan = plan_dns(
+            true,
+            &ips(&["10.0.0.1", "10.0.0.2"]),
+            &[txt("cluster-a"), a],
+            &s,
+        )
+        .expect("plan");
+        assert_eq!(plan.creates[0].ttl, 300);
+    }
+
+    #[test]
+    fn txt_owner_parses_only_our_heritage() {
+        assert_eq!(
+            txt_owner("heritage=edgio-ingress,edgio-ingress/owner=x"),
+            Some("x".into())
+        );
+        assert_eq!(
+            txt_owner("\"heritage=edgio-ingress,edgio-ingress/owner=x\""),
+            Some("x".into())
+        );
+        assert_eq!(
+            txt_owner("heritage=external-dns,external-dns/owner=x"),
+            None
+        );
+        assert_eq!(txt_owner("v=spf1 -all"), None);
+    }
+
+    #[test]
+    fn relative_names_inside_and_outside_the_zone() {
+        assert_eq!(
+            relative_name("origin.example.com", "example.com"),
+            Some("origin".into())
+        );
+        assert_eq!(
+            relative_name("Example.com.", "example.com"),
+            Some(String::new())
+        );
+        assert_eq!(relative_name("origin.example.org", "example.com"), None);
+        assert_eq!(relative_name("badexample.com", "example.com"), None);
+    }
 }

@@ -7,8 +7,13 @@ use std::fmt;
 use kube::ResourceExt;
 
 use super::model::{DnsRecord, RemoteRule};
-use super::{DnsPlan, DnsSettings, PlanError, RulePlan, RuleSettings, desired_rules, diff_rules, orphans, plan_dns};
-use crate::ingress::{ClassConfig, Cluster, IngressError, Lifecycle, lifecycle, origin_addresses, translate};
+use super::{
+    DnsPlan, DnsSettings, PlanError, RulePlan, RuleSettings, desired_rules, diff_rules, orphans,
+    plan_dns,
+};
+use crate::ingress::{
+    ClassConfig, Cluster, IngressError, Lifecycle, lifecycle, origin_addresses, translate,
+};
 
 /// Everything the planner needs besides the cluster and the provider state.
 #[derive(Debug, Clone)]
@@ -39,7 +44,10 @@ pub struct FullPlan {
 
 impl FullPlan {
     pub fn writes(&self) -> usize {
-        self.ingresses.iter().map(|i| i.rules.writes()).sum::<usize>()
+        self.ingresses
+            .iter()
+            .map(|i| i.rules.writes())
+            .sum::<usize>()
             + self.orphans.len()
             + self.dns.as_ref().map(DnsPlan::writes).unwrap_or(0)
     }
@@ -55,7 +63,12 @@ pub fn live_ingresses(cluster: &Cluster, class: &ClassConfig) -> BTreeSet<(Strin
         .collect()
 }
 
-pub fn full_plan(cluster: &Cluster, rules: &[RemoteRule], records: &[DnsRecord], settings: &PlanSettings) -> FullPlan {
+pub fn full_plan(
+    cluster: &Cluster,
+    rules: &[RemoteRule],
+    records: &[DnsRecord],
+    settings: &PlanSettings,
+) -> FullPlan {
     let live = live_ingresses(cluster, &settings.class);
     let mut ingresses = Vec::new();
     let mut removed: BTreeSet<String> = BTreeSet::new();
@@ -72,19 +85,32 @@ pub fn full_plan(cluster: &Cluster, rules: &[RemoteRule], records: &[DnsRecord],
         let plan = diff_rules(&desired, rules, &marker, &routes.held);
         removed.extend(plan.deletes.iter().map(|r| r.uuid.clone()));
         created += plan.creates.len();
-        ingresses.push(IngressPlan { namespace: ns, name, rules: plan, problems: routes.problems });
+        ingresses.push(IngressPlan {
+            namespace: ns,
+            name,
+            rules: plan,
+            problems: routes.problems,
+        });
     }
     let orphans = orphans(rules, &settings.rules.owner_id, &live);
     removed.extend(orphans.iter().map(|r| r.uuid.clone()));
     let remaining = rules
         .iter()
-        .filter(|r| r.spec.marker().is_some_and(|m| m.owner == settings.rules.owner_id.as_str()))
+        .filter(|r| {
+            r.spec
+                .marker()
+                .is_some_and(|m| m.owner == settings.rules.owner_id.as_str())
+        })
         .filter(|r| !removed.contains(&r.uuid))
         .count();
     let wanted = remaining + created > 0;
     let addresses = origin_addresses(&cluster.nodes, &settings.node_address_types);
     let dns = plan_dns(wanted, &addresses, records, &settings.dns);
-    FullPlan { ingresses, orphans, dns }
+    FullPlan {
+        ingresses,
+        orphans,
+        dns,
+    }
 }
 
 impl fmt::Display for FullPlan {
@@ -113,18 +139,40 @@ impl fmt::Display for FullPlan {
         }
         for o in &self.orphans {
             let owner = o.spec.marker().map(|m| m.to_string()).unwrap_or_default();
-            writeln!(f, "orphan - rule {} [{}] of {owner}", o.spec.describe(), o.uuid)?;
+            writeln!(
+                f,
+                "orphan - rule {} [{}] of {owner}",
+                o.spec.describe(),
+                o.uuid
+            )?;
         }
         match &self.dns {
             Ok(d) => {
                 for c in &d.creates {
-                    writeln!(f, "dns + {} {} {:?} ttl {}", c.record_type, display_name(&c.name), c.data, c.ttl)?;
+                    writeln!(
+                        f,
+                        "dns + {} {} {:?} ttl {}",
+                        c.record_type,
+                        display_name(&c.name),
+                        c.data,
+                        c.ttl
+                    )?;
                 }
                 for r in &d.deletes {
-                    writeln!(f, "dns - {} {} {:?} [{}]", r.record_type, display_name(&r.name), r.data, r.id)?;
+                    writeln!(
+                        f,
+                        "dns - {} {} {:?} [{}]",
+                        r.record_type,
+                        display_name(&r.name),
+                        r.data,
+                        r.id
+                    )?;
                 }
                 if d.no_addresses {
-                    writeln!(f, "dns ! no ready node address: origin records left as they are")?;
+                    writeln!(
+                        f,
+                        "dns ! no ready node address: origin records left as they are"
+                    )?;
                 }
                 if d.is_empty() {
                     writeln!(f, "dns = in sync")?;

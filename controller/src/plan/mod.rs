@@ -25,7 +25,11 @@ pub enum PlanError {
     #[error("DNS name {name} is owned by owner id {owner:?}: not ours, left untouched")]
     DnsOwnedByOther { name: String, owner: String },
     #[error("rule {host}{path} already exists and is not ours ({holder}); not created")]
-    RuleConflict { host: String, path: String, holder: String },
+    RuleConflict {
+        host: String,
+        path: String,
+        holder: String,
+    },
 }
 
 impl PlanError {
@@ -52,11 +56,14 @@ impl OwnerId {
     pub fn parse(s: &str) -> Result<Self, String> {
         let ok = !s.is_empty()
             && s.len() <= 63
-            && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
         if ok {
             Ok(Self(s.to_string()))
         } else {
-            Err(format!("owner id {s:?} must be 1-63 characters of [A-Za-z0-9._-]"))
+            Err(format!(
+                "owner id {s:?} must be 1-63 characters of [A-Za-z0-9._-]"
+            ))
         }
     }
 

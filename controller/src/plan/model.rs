@@ -24,7 +24,11 @@ pub struct ProtocolSpec {
 }
 
 fn default_port(protocol: &str) -> u16 {
-    if protocol.eq_ignore_ascii_case("https") { 443 } else { 80 }
+    if protocol.eq_ignore_ascii_case("https") {
+        443
+    } else {
+        80
+    }
 }
 
 impl ProtocolSpec {
@@ -32,9 +36,11 @@ impl ProtocolSpec {
     fn normalised(&self) -> (String, u16, String, u16, &[RuleOption]) {
         (
             self.published_protocol.to_ascii_lowercase(),
-            self.published_port.unwrap_or_else(|| default_port(&self.published_protocol)),
+            self.published_port
+                .unwrap_or_else(|| default_port(&self.published_protocol)),
             self.source_protocol.to_ascii_lowercase(),
-            self.source_port.unwrap_or_else(|| default_port(&self.source_protocol)),
+            self.source_port
+                .unwrap_or_else(|| default_port(&self.source_protocol)),
             &self.options,
         )
     }
@@ -68,7 +74,11 @@ impl Marker {
         if owner.is_empty() || namespace.is_empty() || name.is_empty() || name.contains('/') {
             return None;
         }
-        Some(Self { owner, namespace, name })
+        Some(Self {
+            owner,
+            namespace,
+            name,
+        })
     }
 }
 
@@ -81,11 +91,17 @@ impl fmt::Display for Marker {
 impl RuleSpec {
     /// The CDN identity of a rule: published host + path.
     pub fn key(&self) -> (String, String) {
-        (self.published_host.to_ascii_lowercase(), self.published_path.clone())
+        (
+            self.published_host.to_ascii_lowercase(),
+            self.published_path.clone(),
+        )
     }
 
     pub fn published_protocols(&self) -> Vec<String> {
-        self.protocol_sets.iter().map(|p| p.published_protocol.to_ascii_lowercase()).collect()
+        self.protocol_sets
+            .iter()
+            .map(|p| p.published_protocol.to_ascii_lowercase())
+            .collect()
     }
 
     /// The ownership marker, if every protocol set carries the same one. A rule whose protocol
@@ -110,11 +126,16 @@ impl RuleSpec {
     /// in, protocol sets in any order.
     pub fn same_as(&self, other: &RuleSpec) -> bool {
         fn sets(r: &RuleSpec) -> Vec<(String, u16, String, u16, &[RuleOption])> {
-            let mut v: Vec<_> = r.protocol_sets.iter().map(ProtocolSpec::normalised).collect();
+            let mut v: Vec<_> = r
+                .protocol_sets
+                .iter()
+                .map(ProtocolSpec::normalised)
+                .collect();
             v.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
             v
         }
-        self.published_host.eq_ignore_ascii_case(&other.published_host)
+        self.published_host
+            .eq_ignore_ascii_case(&other.published_host)
             && self.published_path == other.published_path
             && self.source_host.eq_ignore_ascii_case(&other.source_host)
             && self.source_path == other.source_path
@@ -124,7 +145,12 @@ impl RuleSpec {
 
     /// Short human form for logs, Events and `plan`: `host/path -> source:port (http,https)`.
     pub fn describe(&self) -> String {
-        let port = self.protocol_sets.first().and_then(|p| p.source_port).map(|p| format!(":{p}")).unwrap_or_default();
+        let port = self
+            .protocol_sets
+            .first()
+            .and_then(|p| p.source_port)
+            .map(|p| format!(":{p}"))
+            .unwrap_or_default();
         format!(
             "{}{} -> {}{}{} ({})",
             self.published_host,

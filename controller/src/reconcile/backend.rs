@@ -6,7 +6,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::plan::{DnsRecord, NewDnsRecord, ProtocolSpec, RemoteRule, RuleOption, RuleSpec};
-use crate::providers::edgio::{EdgioClient, EdgioError, Instance, InstanceBody, ProtocolOption, ProtocolSet};
+use crate::providers::edgio::{
+    EdgioClient, EdgioError, Instance, InstanceBody, ProtocolOption, ProtocolSet,
+};
 use crate::providers::vultr::{NewRecord, Record, VultrClient, VultrError};
 
 /// A failed provider call, reduced to what the reconciler decides on.
@@ -110,7 +112,10 @@ pub fn rule_from_instance(inst: &Instance) -> Option<RemoteRule> {
                     options: p
                         .options
                         .iter()
-                        .map(|o| RuleOption { name: o.name.clone(), parameters: o.parameters.clone() })
+                        .map(|o| RuleOption {
+                            name: o.name.clone(),
+                            parameters: o.parameters.clone(),
+                        })
                         .collect(),
                 })
                 .collect(),
@@ -138,7 +143,11 @@ pub fn instance_from_spec(shortname: &str, spec: &RuleSpec) -> Instance {
                     options: p
                         .options
                         .iter()
-                        .map(|o| ProtocolOption { name: o.name.clone(), parameters: o.parameters.clone(), ..Default::default() })
+                        .map(|o| ProtocolOption {
+                            name: o.name.clone(),
+                            parameters: o.parameters.clone(),
+                            ..Default::default()
+                        })
                         .collect(),
                     ..Default::default()
                 })
@@ -155,7 +164,10 @@ fn missing_uuid(op: &str, spec: &RuleSpec) -> ProviderError {
         retryable: true,
         not_found: false,
         conflict: false,
-        message: format!("edgio {op} {}{}: answer has no uuid", spec.published_host, spec.published_path),
+        message: format!(
+            "edgio {op} {}{}: answer has no uuid",
+            spec.published_host, spec.published_path
+        ),
     }
 }
 
@@ -167,7 +179,10 @@ impl CdnApi for EdgioCdn {
     }
 
     async fn create_rule(&self, spec: &RuleSpec) -> Result<RemoteRule, ProviderError> {
-        let inst = self.client.create(&instance_from_spec(&self.shortname, spec)).await?;
+        let inst = self
+            .client
+            .create(&instance_from_spec(&self.shortname, spec))
+            .await?;
         rule_from_instance(&inst).ok_or_else(|| missing_uuid("create", spec))
     }
 
@@ -206,12 +221,25 @@ fn record_from(r: &Record) -> DnsRecord {
 #[async_trait]
 impl DnsApi for VultrDns {
     async fn list_records(&self) -> Result<Vec<DnsRecord>, ProviderError> {
-        Ok(self.client.list_records(&self.zone).await?.iter().map(record_from).collect())
+        Ok(self
+            .client
+            .list_records(&self.zone)
+            .await?
+            .iter()
+            .map(record_from)
+            .collect())
     }
 
     async fn create_record(&self, record: &NewDnsRecord) -> Result<DnsRecord, ProviderError> {
-        let new = NewRecord::new(record.name.clone(), record.record_type.clone(), record.data.clone()).with_ttl(record.ttl);
-        Ok(record_from(&self.client.create_record(&self.zone, &new).await?))
+        let new = NewRecord::new(
+            record.name.clone(),
+            record.record_type.clone(),
+            record.data.clone(),
+        )
+        .with_ttl(record.ttl);
+        Ok(record_from(
+            &self.client.create_record(&self.zone, &new).await?,
+        ))
     }
 
     async fn delete_record(&self, id: &str) -> Result<(), ProviderError> {

@@ -28,6 +28,9 @@ use crate::metrics::Metrics;
 use crate::names::{FIELD_MANAGER, FINALIZER};
 use crate::status;
 
+/// Notes as (warning, reason, message), for comparing passes.
+type NoteSet = BTreeSet<(bool, &'static str, String)>;
+
 /// Watch caches of everything a reconcile reads.
 #[derive(Clone)]
 pub struct Stores {
@@ -64,7 +67,7 @@ pub struct Context {
     /// Consecutive failures per Ingress, for exponential backoff.
     failures: Mutex<HashMap<String, u32>>,
     /// Notes last published per Ingress, so a resync does not repeat the same Events.
-    emitted: Mutex<HashMap<String, BTreeSet<(bool, &'static str, String)>>>,
+    emitted: Mutex<HashMap<String, NoteSet>>,
 }
 
 fn key_of(ing: &Ingress) -> String {
@@ -72,7 +75,13 @@ fn key_of(ing: &Ingress) -> String {
 }
 
 impl Context {
-    pub fn new(client: Client, engine: Arc<Engine>, metrics: Arc<Metrics>, reporter: Reporter, stores: Stores) -> Self {
+    pub fn new(
+        client: Client,
+        engine: Arc<Engine>,
+        metrics: Arc<Metrics>,
+        reporter: Reporter,
+        stores: Stores,
+    ) -> Self {
         Self {
             recorder: Recorder::new(client.clone(), reporter),
             client,
@@ -87,19 +96,28 @@ impl Context {
     /// Publishes the notes not already published by the previous pass over this Ingress.
     async fn report(&self, ing: &Ingress, notes: &[Note]) {
         let key = key_of(ing);
-        let current: BTreeSet<(bool, &'static str, String)> =
-            notes.iter().map(|n| (n.warning, n.reason, n.message.clone())).collect();
+        let current: BTreeSet<(bool, &'static str, String)> = notes
+            .iter()
+            .map(|n| (n.warning, n.reason, n.message.clone()))
+            .collect();
         let fresh: Vec<&Note> = {
             let mut emitted = self.emitted.lock().unwrap_or_else(|p| p.into_inner());
             let previous = emitted.insert(key, current).unwrap_or_default();
-            notes.iter().filter(|n| !previous.contains(&(n.warning, n.reason, n.message.clone()))).collect()
+            notes
+                .iter()
+                .filter(|n| !previous.contains(&(n.warning, n.reason, n.message.clone())))
+                .collect()
         };
         let reference = ing.object_ref(&());
         for note in fresh {
             let mut message = note.message.clone();
             message.truncate(1000);
             let event = Event {
-                type_: if note.warning { EventType::Warning } else { EventType::Normal },
+                type_: if note.warning {
+                    EventType::Warning
+                } else {
+                    EventType::Normal
+                },
                 reason: note.reason.to_string(),
                 note: Some(message),
                 action: "Reconcile".to_string(),
@@ -130,8 +148,14 @@ async fn add_finalizer(api: &Api<Ingress>, ing: &Ingress) -> Result<(), kube::Er
             {"op": "add", "path": "/metadata/finalizers/-", "value": FINALIZER},
         ])
     };
-    let patch: json_patch::Patch = serde_json::from_value(patch).map_err(kube::Error::SerdeError)?;
-    api.patch(&ing.name_any(), &PatchParams::default(), &Patch::Json::<()>(patch)).await?;
+    let patch: json_patch::Patch =
+        serde_json::from_value(patch).map_err(kube::Error::SerdeError)?;
+    api.patch(
+        &ing.name_any(),
+        &PatchParams::default(),
+        &Patch::Json::<()>(patch),
+    )
+    .await?;
     Ok(())
 }
 
@@ -144,8 +168,16 @@ async fn remove_finalizer(api: &Api<Ingress>, ing: &Ingress) -> Result<(), kube:
         {"op": "test", "path": path, "value": FINALIZER},
         {"op": "remove", "path": path},
     ]);
-    let patch: json_patch::Patch = serde_json::from_value(patch).map_err(kube::Error::SerdeError)?;
-    match api.patch(&ing.name_any(), &PatchParams::default(), &Patch::Json::<()>(patch)).await {
+    let patch: json_patch::Patch =
+        serde_json::from_value(patch).map_err(kube::Error::SerdeError)?;
+    match api
+        .patch(
+            &ing.name_any(),
+            &PatchParams::default(),
+            &Patch::Json::<()>(patch),
+        )
+        .await
+    {
         Ok(_) => Ok(()),
         // Already gone: nothing left to release.
         Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
@@ -153,23 +185,38 @@ async fn remove_finalizer(api: &Api<Ingress>, ing: &Ingress) -> Result<(), kube:
     }
 }
 
-async fn patch_status_hosts(api: &Api<Ingress>, ing: &Ingress, hosts: &[String]) -> Result<(), kube::Error> {
+async fn patch_status_hosts(
+    api: &Api<Ingress>,
+    ing: &Ingress,
+    hosts: &[String],
+) -> Result<(), kube::Error> {
     let patch = status::status_patch(hosts);
-    let params = PatchParams { field_manager: Some(FIELD_MANAGER.to_string()), ..PatchParams::default() };
-    api.patch_status(&ing.name_any(), &params, &Patch::Merge(&patch)).await?;
+    let params = PatchParams {
+        field_manager: Some(FIELD_MANAGER.to_string()),
+        ..PatchParams::default()
+    };
+    api.patch_status(&ing.name_any(), &params, &Patch::Merge(&patch))
+        .await?;
     Ok(())
 }
 
 fn kube_err(action: &'static str, ing: &Ingress) -> impl FnOnce(kube::Error) -> ReconcileError {
     let target = key_of(ing);
-    move |source| ReconcileError::Kube { action, target, source }
+    move |source| ReconcileError::Kube {
+        action,
+        target,
+        source,
+    }
 }
 
 pub async fn reconcile(ing: Arc<Ingress>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
     let result = reconcile_inner(&ing, &ctx).await;
     ctx.metrics.reconciled(result.is_ok());
     if result.is_ok() {
-        ctx.failures.lock().unwrap_or_else(|p| p.into_inner()).remove(&key_of(&ing));
+        ctx.failures
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&key_of(&ing));
     }
     result
 }
@@ -181,7 +228,10 @@ async fn reconcile_inner(ing: &Ingress, ctx: &Context) -> Result<Action, Reconci
     let api: Api<Ingress> = Api::namespaced(ctx.client.clone(), &namespace);
     match lifecycle(ing, &cluster.classes, &ctx.engine.settings.class) {
         Lifecycle::Ignore => {
-            ctx.emitted.lock().unwrap_or_else(|p| p.into_inner()).remove(&key_of(ing));
+            ctx.emitted
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&key_of(ing));
             Ok(Action::await_change())
         }
         Lifecycle::Cleanup => {
@@ -189,7 +239,12 @@ async fn reconcile_inner(ing: &Ingress, ctx: &Context) -> Result<Action, Reconci
             ctx.count(&out);
             ctx.report(ing, &out.notes).await;
             let cdn_failed = out.errors.iter().any(|e| {
-                matches!(e, ReconcileError::DeleteRule { .. } | ReconcileError::ListRules(_) | ReconcileError::ListRecords(_))
+                matches!(
+                    e,
+                    ReconcileError::DeleteRule { .. }
+                        | ReconcileError::ListRules(_)
+                        | ReconcileError::ListRecords(_)
+                )
             });
             if cdn_failed {
                 return match out.errors.into_iter().find(|e| e.is_retryable()) {
@@ -200,15 +255,21 @@ async fn reconcile_inner(ing: &Ingress, ctx: &Context) -> Result<Action, Reconci
             if ing.metadata.deletion_timestamp.is_none() && !status::hosts_of(ing).is_empty() {
                 // Left our class: our hostnames no longer describe it.
                 let _t = ctx.metrics.stage("update_status");
-                patch_status_hosts(&api, ing, &[]).await.map_err(kube_err("clear status", ing))?;
+                patch_status_hosts(&api, ing, &[])
+                    .await
+                    .map_err(kube_err("clear status", ing))?;
             }
-            remove_finalizer(&api, ing).await.map_err(kube_err("remove finalizer", ing))?;
+            remove_finalizer(&api, ing)
+                .await
+                .map_err(kube_err("remove finalizer", ing))?;
             tracing::info!(ingress = %key_of(ing), "released");
             Ok(Action::await_change())
         }
         Lifecycle::Publish => {
             if !has_finalizer(ing) {
-                add_finalizer(&api, ing).await.map_err(kube_err("add finalizer", ing))?;
+                add_finalizer(&api, ing)
+                    .await
+                    .map_err(kube_err("add finalizer", ing))?;
             }
             let out = ctx.engine.publish(&cluster, ing).await;
             ctx.count(&out);
@@ -218,7 +279,9 @@ async fn reconcile_inner(ing: &Ingress, ctx: &Context) -> Result<Action, Reconci
             ctx.report(ing, &out.notes).await;
             if status::hosts_of(ing) != out.hosts {
                 let _t = ctx.metrics.stage("update_status");
-                patch_status_hosts(&api, ing, &out.hosts).await.map_err(kube_err("update status", ing))?;
+                patch_status_hosts(&api, ing, &out.hosts)
+                    .await
+                    .map_err(kube_err("update status", ing))?;
             }
             if out.writes > 0 {
                 tracing::info!(ingress = %key_of(ing), writes = out.writes, hosts = ?out.hosts, "reconciled");
@@ -259,22 +322,38 @@ fn ingresses_for_service(store: &Store<Ingress>, svc: &Service) -> Vec<ObjectRef
         .iter()
         .filter(|i| i.namespace() == ns)
         .filter(|i| {
-            let Some(spec) = i.spec.as_ref() else { return false };
+            let Some(spec) = i.spec.as_ref() else {
+                return false;
+            };
             let default = spec.default_backend.iter();
-            let paths = spec.rules.iter().flatten().flat_map(|r| r.http.iter()).flat_map(|h| h.paths.iter().map(|p| &p.backend));
-            default.chain(paths).any(|b| b.service.as_ref().is_some_and(|s| s.name == name))
+            let paths = spec
+                .rules
+                .iter()
+                .flatten()
+                .flat_map(|r| r.http.iter())
+                .flat_map(|h| h.paths.iter().map(|p| &p.backend));
+            default
+                .chain(paths)
+                .any(|b| b.service.as_ref().is_some_and(|s| s.name == name))
         })
         .map(|i| ObjectRef::from_obj(i.as_ref()))
         .collect()
 }
 
 fn all_ingresses(store: &Store<Ingress>) -> Vec<ObjectRef<Ingress>> {
-    store.state().iter().map(|i| ObjectRef::from_obj(i.as_ref())).collect()
+    store
+        .state()
+        .iter()
+        .map(|i| ObjectRef::from_obj(i.as_ref()))
+        .collect()
 }
 
 /// A Node matters only through its usability and addresses: heartbeat updates map to nothing.
 #[derive(Default)]
-struct NodeFingerprints(Mutex<HashMap<String, (bool, Vec<(String, Ipv4Addr)>)>>);
+struct NodeFingerprints(Mutex<HashMap<String, NodePrint>>);
+
+/// (usable, typed addresses) of one Node.
+type NodePrint = (bool, Vec<(String, Ipv4Addr)>);
 
 impl NodeFingerprints {
     fn changed(&self, node: &Node, deleted: bool) -> bool {
@@ -297,28 +376,47 @@ pub struct Watches {
     pub classes: Api<IngressClass>,
 }
 
+/// Everything [`run`] needs besides the client and the shutdown token.
+pub struct RunSetup {
+    pub watches: Watches,
+    pub engine: Arc<Engine>,
+    pub metrics: Arc<Metrics>,
+    pub reporter: Reporter,
+    /// Period of GC + reconcile-all.
+    pub resync: Duration,
+    /// Set once the caches are warm and the first GC ran (`/readyz`).
+    pub ready: Arc<std::sync::atomic::AtomicBool>,
+}
+
 /// Runs the controller until `shutdown` is cancelled. GC runs once the caches are warm and then on
 /// every resync tick, followed by a reconcile of every Ingress.
-pub async fn run(
-    client: Client,
-    watches: Watches,
-    engine: Arc<Engine>,
-    metrics: Arc<Metrics>,
-    reporter: Reporter,
-    resync: Duration,
-    ready: Arc<std::sync::atomic::AtomicBool>,
-    shutdown: CancellationToken,
-) {
+pub async fn run(client: Client, setup: RunSetup, shutdown: CancellationToken) {
+    let RunSetup {
+        watches,
+        engine,
+        metrics,
+        reporter,
+        resync,
+        ready,
+    } = setup;
     let wc = watcher::Config::default();
     let controller = Controller::new(watches.ingresses, wc.clone());
     let ingress_store = controller.store();
 
     let (service_store, service_writer) = reflector::store::<Service>();
-    let services = watcher(watches.services, wc.clone()).default_backoff().reflect(service_writer).touched_objects();
+    let services = watcher(watches.services, wc.clone())
+        .default_backoff()
+        .reflect(service_writer)
+        .touched_objects();
     let (node_store, node_writer) = reflector::store::<Node>();
-    let nodes = watcher(watches.nodes, wc.clone()).default_backoff().reflect(node_writer);
+    let nodes = watcher(watches.nodes, wc.clone())
+        .default_backoff()
+        .reflect(node_writer);
     let (class_store, class_writer) = reflector::store::<IngressClass>();
-    let classes = watcher(watches.classes, wc.clone()).default_backoff().reflect(class_writer).touched_objects();
+    let classes = watcher(watches.classes, wc.clone())
+        .default_backoff()
+        .reflect(class_writer)
+        .touched_objects();
 
     let stores = Stores {
         ingresses: ingress_store.clone(),
@@ -326,7 +424,13 @@ pub async fn run(
         nodes: node_store,
         classes: class_store,
     };
-    let ctx = Arc::new(Context::new(client, engine.clone(), metrics.clone(), reporter, stores.clone()));
+    let ctx = Arc::new(Context::new(
+        client,
+        engine.clone(),
+        metrics.clone(),
+        reporter,
+        stores.clone(),
+    ));
 
     let fingerprints = Arc::new(NodeFingerprints::default());
     let node_events = node_events(nodes, fingerprints);
@@ -337,8 +441,12 @@ pub async fn run(
     let ticks = resync_ticks(engine, ctx.clone(), stores, resync, ready);
 
     controller
-        .watches_stream(services, move |svc| ingresses_for_service(&store_for_services, &svc))
-        .watches_stream(node_events, move |_node: Node| all_ingresses(&store_for_nodes))
+        .watches_stream(services, move |svc| {
+            ingresses_for_service(&store_for_services, &svc)
+        })
+        .watches_stream(node_events, move |_node: Node| {
+            all_ingresses(&store_for_nodes)
+        })
         .watches_stream(classes, move |_class| all_ingresses(&store_for_classes))
         .reconcile_all_on(ticks)
         .graceful_shutdown_on(shutdown.cancelled_owned())
@@ -361,7 +469,11 @@ fn node_events(
         let out: Vec<Result<Node, watcher::Error>> = match ev {
             Err(e) => vec![Err(e)],
             Ok(watcher::Event::Apply(n)) | Ok(watcher::Event::InitApply(n)) => {
-                if fp.changed(&n, false) { vec![Ok(n)] } else { vec![] }
+                if fp.changed(&n, false) {
+                    vec![Ok(n)]
+                } else {
+                    vec![]
+                }
             }
             Ok(watcher::Event::Delete(n)) => {
                 fp.changed(&n, true);

@@ -19,7 +19,8 @@ use crate::ingress::{Cluster, origin_addresses, translate};
 use crate::metrics::Metrics;
 use crate::names::reason;
 use crate::plan::{
-    DnsRecord, Marker, PlanSettings, RemoteRule, desired_rules, diff_rules, live_ingresses, orphans, plan_dns,
+    DnsRecord, Marker, PlanSettings, RemoteRule, desired_rules, diff_rules, live_ingresses,
+    orphans, plan_dns,
 };
 
 /// Something to tell the user on the Ingress (a Kubernetes Event).
@@ -32,10 +33,18 @@ pub struct Note {
 
 impl Note {
     fn normal(reason: &'static str, message: String) -> Self {
-        Self { warning: false, reason, message }
+        Self {
+            warning: false,
+            reason,
+            message,
+        }
     }
     fn warning(reason: &'static str, message: String) -> Self {
-        Self { warning: true, reason, message }
+        Self {
+            warning: true,
+            reason,
+            message,
+        }
     }
 }
 
@@ -77,8 +86,19 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub fn new(cdn: Arc<dyn CdnApi>, dns: Arc<dyn DnsApi>, settings: PlanSettings, metrics: Arc<Metrics>) -> Self {
-        Self { cdn, dns, settings, metrics, cache: Mutex::new(Cache::default()) }
+    pub fn new(
+        cdn: Arc<dyn CdnApi>,
+        dns: Arc<dyn DnsApi>,
+        settings: PlanSettings,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self {
+            cdn,
+            dns,
+            settings,
+            metrics,
+            cache: Mutex::new(Cache::default()),
+        }
     }
 
     /// Forget the provider snapshot: the next reconcile lists again (drift repair on resync).
@@ -89,18 +109,36 @@ impl Engine {
     /// Lists what is missing from the cache.
     async fn load(&self, cache: &mut Cache) -> Result<(), ReconcileError> {
         if cache.rules.is_none() {
-            cache.rules = Some(self.cdn.list_rules().await.map_err(ReconcileError::ListRules)?);
+            cache.rules = Some(
+                self.cdn
+                    .list_rules()
+                    .await
+                    .map_err(ReconcileError::ListRules)?,
+            );
         }
         if cache.records.is_none() {
-            cache.records = Some(self.dns.list_records().await.map_err(ReconcileError::ListRecords)?);
+            cache.records = Some(
+                self.dns
+                    .list_records()
+                    .await
+                    .map_err(ReconcileError::ListRecords)?,
+            );
         }
         Ok(())
     }
 
     /// Lists both providers afresh, without touching the cache; for `plan`.
     pub async fn snapshot(&self) -> Result<(Vec<RemoteRule>, Vec<DnsRecord>), ReconcileError> {
-        let rules = self.cdn.list_rules().await.map_err(ReconcileError::ListRules)?;
-        let records = self.dns.list_records().await.map_err(ReconcileError::ListRecords)?;
+        let rules = self
+            .cdn
+            .list_rules()
+            .await
+            .map_err(ReconcileError::ListRules)?;
+        let records = self
+            .dns
+            .list_records()
+            .await
+            .map_err(ReconcileError::ListRecords)?;
         Ok((rules, records))
     }
 
@@ -109,7 +147,9 @@ impl Engine {
     }
 
     fn is_ours(&self, rule: &RemoteRule) -> bool {
-        rule.spec.marker().is_some_and(|m| m.owner == self.settings.rules.owner_id.as_str())
+        rule.spec
+            .marker()
+            .is_some_and(|m| m.owner == self.settings.rules.owner_id.as_str())
     }
 
     /// Publishes one Ingress of ours: its rules, then the origin records.
@@ -122,7 +162,11 @@ impl Engine {
             translate(ingress, cluster)
         };
         for p in &routes.problems {
-            out.notes.push(Note { warning: p.is_warning(), reason: p.reason(), message: p.to_string() });
+            out.notes.push(Note {
+                warning: p.is_warning(),
+                reason: p.reason(),
+                message: p.to_string(),
+            });
         }
 
         let mut cache = self.cache.lock().await;
@@ -134,7 +178,12 @@ impl Engine {
         let plan = {
             let _t = self.metrics.stage("plan");
             let desired = desired_rules(&routes, &self.settings.rules);
-            diff_rules(&desired, cache.rules.as_deref().unwrap_or(&[]), &marker, &routes.held)
+            diff_rules(
+                &desired,
+                cache.rules.as_deref().unwrap_or(&[]),
+                &marker,
+                &routes.held,
+            )
         };
         for c in &plan.conflicts {
             out.notes.push(Note::warning(c.reason(), c.to_string()));
@@ -194,7 +243,8 @@ impl Engine {
                 }
             }
             if !changed.is_empty() {
-                out.notes.push(Note::normal(reason::PUBLISHED, changed.join("; ")));
+                out.notes
+                    .push(Note::normal(reason::PUBLISHED, changed.join("; ")));
             }
         }
         self.sync_dns(&mut cache, cluster, &mut out).await;
@@ -231,7 +281,10 @@ impl Engine {
             .collect();
         let removed = self.delete_rules(&mut cache, &doomed, &mut out).await;
         if !removed.is_empty() {
-            out.notes.push(Note::normal(reason::UNPUBLISHED, format!("deleted {}", removed.join("; "))));
+            out.notes.push(Note::normal(
+                reason::UNPUBLISHED,
+                format!("deleted {}", removed.join("; ")),
+            ));
         }
         self.sync_dns(&mut cache, cluster, &mut out).await;
         self.update_gauges(&cache);
@@ -260,17 +313,29 @@ impl Engine {
             .map(|i| (i.namespace().unwrap_or_default(), i.name_any()))
             .collect();
         let keep: BTreeSet<(String, String)> = live.union(&pending).cloned().collect();
-        let doomed = orphans(cache.rules.as_deref().unwrap_or(&[]), &self.settings.rules.owner_id, &keep);
+        let doomed = orphans(
+            cache.rules.as_deref().unwrap_or(&[]),
+            &self.settings.rules.owner_id,
+            &keep,
+        );
         let removed = self.delete_rules(&mut cache, &doomed, &mut out).await;
         if !removed.is_empty() {
-            out.notes.push(Note::normal(reason::UNPUBLISHED, format!("garbage-collected {}", removed.join("; "))));
+            out.notes.push(Note::normal(
+                reason::UNPUBLISHED,
+                format!("garbage-collected {}", removed.join("; ")),
+            ));
         }
         self.sync_dns(&mut cache, cluster, &mut out).await;
         self.update_gauges(&cache);
         out
     }
 
-    async fn delete_rules(&self, cache: &mut Cache, doomed: &[RemoteRule], out: &mut Outcome) -> Vec<String> {
+    async fn delete_rules(
+        &self,
+        cache: &mut Cache,
+        doomed: &[RemoteRule],
+        out: &mut Outcome,
+    ) -> Vec<String> {
         let _t = self.metrics.stage("apply_cdn");
         let rules = cache.rules.get_or_insert_with(Vec::new);
         let mut removed = Vec::new();
@@ -354,13 +419,19 @@ impl Engine {
     }
 
     fn update_gauges(&self, cache: &Cache) {
-        let rules = cache.rules.iter().flatten().filter(|r| self.is_ours(r)).count();
+        let rules = cache
+            .rules
+            .iter()
+            .flatten()
+            .filter(|r| self.is_ours(r))
+            .count();
         self.metrics.managed_rules.set(rules as i64);
         let owner_name = self.settings.dns.owner_record_name();
         let records = cache.records.iter().flatten().collect::<Vec<_>>();
         let owned = records.iter().any(|r| {
             r.name == owner_name
-                && crate::plan::dns::txt_owner(&r.data).as_deref() == Some(self.settings.dns.owner_id.as_str())
+                && crate::plan::dns::txt_owner(&r.data).as_deref()
+                    == Some(self.settings.dns.owner_id.as_str())
         });
         let count = if owned {
             records

@@ -12,15 +12,30 @@ pub enum ReconcileError {
     #[error("failed to list DNS records: {0}")]
     ListRecords(#[source] ProviderError),
     #[error("failed to create CDN rule for {target}: {source}")]
-    CreateRule { target: String, source: ProviderError },
+    CreateRule {
+        target: String,
+        source: ProviderError,
+    },
     #[error("failed to update CDN rule for {target}: {source}")]
-    UpdateRule { target: String, source: ProviderError },
+    UpdateRule {
+        target: String,
+        source: ProviderError,
+    },
     #[error("failed to delete CDN rule for {target}: {source}")]
-    DeleteRule { target: String, source: ProviderError },
+    DeleteRule {
+        target: String,
+        source: ProviderError,
+    },
     #[error("failed to create DNS record {target}: {source}")]
-    CreateRecord { target: String, source: ProviderError },
+    CreateRecord {
+        target: String,
+        source: ProviderError,
+    },
     #[error("failed to delete DNS record {target}: {source}")]
-    DeleteRecord { target: String, source: ProviderError },
+    DeleteRecord {
+        target: String,
+        source: ProviderError,
+    },
     #[error(transparent)]
     Refused(#[from] PlanError),
     #[error("failed to {action} on Ingress {target}: {source}")]
@@ -56,14 +71,29 @@ impl ReconcileError {
         match self {
             Self::Refused(e) => e.reason(),
             Self::Kube { .. } => reason::KUBE_ERROR,
-            Self::CreateRule { source, .. } | Self::UpdateRule { source, .. } if source.conflict => {
+            Self::CreateRule { source, .. } | Self::UpdateRule { source, .. }
+                if source.conflict =>
+            {
                 reason::RULE_CONFLICT
             }
-            Self::ListRules(p) | Self::CreateRule { source: p, .. } | Self::UpdateRule { source: p, .. } | Self::DeleteRule { source: p, .. } => {
-                if p.retryable { reason::CDN_UNAVAILABLE } else { reason::CDN_REJECTED }
+            Self::ListRules(p)
+            | Self::CreateRule { source: p, .. }
+            | Self::UpdateRule { source: p, .. }
+            | Self::DeleteRule { source: p, .. } => {
+                if p.retryable {
+                    reason::CDN_UNAVAILABLE
+                } else {
+                    reason::CDN_REJECTED
+                }
             }
-            Self::ListRecords(p) | Self::CreateRecord { source: p, .. } | Self::DeleteRecord { source: p, .. } => {
-                if p.retryable { reason::DNS_UNAVAILABLE } else { reason::DNS_REJECTED }
+            Self::ListRecords(p)
+            | Self::CreateRecord { source: p, .. }
+            | Self::DeleteRecord { source: p, .. } => {
+                if p.retryable {
+                    reason::DNS_UNAVAILABLE
+                } else {
+                    reason::DNS_REJECTED
+                }
             }
         }
     }

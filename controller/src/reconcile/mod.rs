@@ -12,6 +12,9 @@ pub mod controller;
 pub mod engine;
 pub mod error;
 
+#[cfg(test)]
+mod tests;
+
 pub use backend::{CdnApi, DnsApi, EdgioCdn, ProviderError, VultrDns};
 pub use engine::{Engine, Note, Outcome};
 pub use error::ReconcileError;
