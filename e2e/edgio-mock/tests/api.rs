@@ -884,6 +884,19 @@ async fn hostile_input_gets_errors_and_the_server_keeps_serving() {
         )
         .await;
     assert_eq!(r.status, 400);
+    // Slow clients that never finish their request head do not block anyone else.
+    let stalled: Vec<std::net::TcpStream> = (0..50)
+        .map(|_| {
+            let mut s = std::net::TcpStream::connect(&addr).unwrap();
+            s.write_all(b"GET /config-api/v1/health/check HTTP/1.1\r\nHost: x\r\n")
+                .unwrap();
+            s
+        })
+        .collect();
+    let health = reqwest::get(mock.api_url("health/check")).await.unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    drop(stalled);
+
     // A declared 2 MB body is refused before it is read.
     let mut s = std::net::TcpStream::connect(&addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
