@@ -4,10 +4,34 @@
 //! a list of `(name, value)` tuples, client as `(ip, port)`, the request line, the version) so
 //! the demo output reads the same; every echoed byte goes through HTML escaping.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
-/// Header list as `(name, value)` byte pairs in arrival order.
-pub type Headers<'a> = &'a [(&'a [u8], &'a [u8])];
+use http::HeaderMap;
+
+/// The request's headers in arrival order: from the raw head (names as sent), or hyper's map
+/// (lower-case names, repeated names grouped) when the raw head is not available.
+#[derive(Debug, Clone, Copy)]
+pub enum Headers<'a> {
+    Raw(&'a [httparse::Header<'a>]),
+    Map(&'a HeaderMap),
+}
+
+impl Headers<'_> {
+    fn for_each(&self, mut f: impl FnMut(usize, &[u8], &[u8])) {
+        match self {
+            Headers::Raw(list) => {
+                for (i, h) in list.iter().enumerate() {
+                    f(i, h.name.as_bytes(), h.value);
+                }
+            }
+            Headers::Map(map) => {
+                for (i, (name, value)) in map.iter().enumerate() {
+                    f(i, name.as_str().as_bytes(), value.as_bytes());
+                }
+            }
+        }
+    }
+}
 
 /// Everything echoed back for one request.
 #[derive(Debug, Clone, Copy)]
@@ -59,7 +83,7 @@ pub fn render_html(ex: &Exchange<'_>, out: &mut Vec<u8>) {
 
 pub fn render_json(ex: &Exchange<'_>, out: &mut Vec<u8>) {
     out.extend_from_slice(b"{\"headers\":[");
-    for (i, (name, value)) in ex.headers.iter().enumerate() {
+    ex.headers.for_each(|i, name, value| {
         if i > 0 {
             out.push(b',');
         }
@@ -68,7 +92,7 @@ pub fn render_json(ex: &Exchange<'_>, out: &mut Vec<u8>) {
         out.push(b',');
         push_json_str(out, value);
         out.push(b']');
-    }
+    });
     out.extend_from_slice(b"],\"client\":{\"ip\":\"");
     push_client_ip(out, ex.client);
     out.extend_from_slice(b"\",\"port\":");
@@ -94,14 +118,26 @@ pub fn render_json(ex: &Exchange<'_>, out: &mut Vec<u8>) {
 fn push_client_ip(out: &mut Vec<u8>, addr: SocketAddr) {
     use std::io::Write as _;
     // IPv4-mapped peers on a dual-stack socket are shown as the IPv4 address they are.
-    // Writing into a Vec cannot fail.
-    let _ = match addr {
-        SocketAddr::V6(v6) => match v6.ip().to_ipv4_mapped() {
-            Some(v4) => write!(out, "{v4}"),
-            None => write!(out, "{}", v6.ip()),
-        },
-        SocketAddr::V4(v4) => write!(out, "{}", v4.ip()),
+    let ip = match addr.ip() {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(IpAddr::V6(v6), IpAddr::V4),
+        v4 => v4,
     };
+    match ip {
+        // Hand-formatted: this runs for every request and `fmt` is comparatively slow.
+        IpAddr::V4(v4) => {
+            let mut num = itoa::Buffer::new();
+            for (i, octet) in v4.octets().into_iter().enumerate() {
+                if i > 0 {
+                    out.push(b'.');
+                }
+                out.extend_from_slice(num.format(octet).as_bytes());
+            }
+        }
+        // Writing into a Vec cannot fail.
+        IpAddr::V6(v6) => {
+            let _ = write!(out, "{v6}");
+        }
+    }
 }
 
 /// Decodes header bytes as UTF-8 when valid, else as Latin-1 (what Python's http.server does),
@@ -184,12 +220,11 @@ impl Sink for Html<'_> {
 /// and `>` are what can change its meaning; quotes stay readable for curl users.
 pub fn push_html_escaped(out: &mut Vec<u8>, text: &[u8]) {
     let mut start = 0;
-    for (i, &b) in text.iter().enumerate() {
-        let esc: &[u8] = match b {
+    for i in memchr::memchr3_iter(b'&', b'<', b'>', text) {
+        let esc: &[u8] = match text[i] {
             b'&' => b"&amp;",
             b'<' => b"&lt;",
-            b'>' => b"&gt;",
-            _ => continue,
+            _ => b"&gt;",
         };
         out.extend_from_slice(&text[start..i]);
         out.extend_from_slice(esc);
@@ -200,7 +235,7 @@ pub fn push_html_escaped(out: &mut Vec<u8>, text: &[u8]) {
 
 fn headers_repr(headers: Headers<'_>, sep: &[u8], sink: &mut impl Sink) {
     sink.push(b"[");
-    for (i, (name, value)) in headers.iter().enumerate() {
+    headers.for_each(|i, name, value| {
         if i > 0 {
             sink.push(sep);
         }
@@ -209,19 +244,22 @@ fn headers_repr(headers: Headers<'_>, sep: &[u8], sink: &mut impl Sink) {
         sink.push(b", ");
         str_repr(value, sink);
         sink.push(b")");
-    }
+    });
     sink.push(b"]");
 }
 
 /// Python's `repr()` of a str: single quotes unless the text has `'` and no `"`.
 fn str_repr(bytes: &[u8], sink: &mut impl Sink) {
-    let quote = if bytes.contains(&b'\'') && !bytes.contains(&b'"') {
-        b'"'
-    } else {
-        b'\''
-    };
+    // One pass to classify: quotes present, and whether anything needs escaping at all.
+    let (mut single, mut double, mut special) = (false, false, false);
+    for &b in bytes {
+        single |= b == b'\'';
+        double |= b == b'"';
+        special |= !(0x20..0x7f).contains(&b) || b == b'\\';
+    }
+    let quote = if single && !double { b'"' } else { b'\'' };
     sink.push(&[quote]);
-    if std::str::from_utf8(bytes).is_ok() && !bytes.iter().any(|&b| needs_repr_escape(b, quote)) {
+    if !(special || (single && double)) {
         sink.push(bytes);
     } else {
         let mut tmp = [0u8; 4];
@@ -249,17 +287,13 @@ fn str_repr(bytes: &[u8], sink: &mut impl Sink) {
     sink.push(&[quote]);
 }
 
-fn needs_repr_escape(b: u8, quote: u8) -> bool {
-    b < 0x20 || b == 0x7f || b == b'\\' || b == quote || b >= 0x80
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn exchange<'a>(headers: Headers<'a>, body: Option<u64>) -> Exchange<'a> {
+    fn exchange<'a>(headers: &'a [httparse::Header<'a>], body: Option<u64>) -> Exchange<'a> {
         Exchange {
-            headers,
+            headers: Headers::Raw(headers),
             client: "127.0.0.1:54321".parse().unwrap(),
             request_line: b"GET /x?y=1 HTTP/1.1",
             version: "HTTP/1.1",
@@ -267,6 +301,33 @@ mod tests {
             target: "/x?y=1",
             body_bytes: body,
         }
+    }
+
+    fn hdr<'a>(name: &'a str, value: &'a [u8]) -> httparse::Header<'a> {
+        httparse::Header { name, value }
+    }
+
+    #[test]
+    fn both_quote_kinds_use_single_quotes_with_escapes() {
+        let mut out = Vec::new();
+        str_repr(b"a'b\"c", &mut Html(&mut out));
+        assert_eq!(String::from_utf8(out).unwrap(), "'a\\'b\"c'");
+    }
+
+    #[test]
+    fn map_fallback_and_ipv6_clients_render() {
+        let mut map = HeaderMap::new();
+        map.insert("x-a", http::HeaderValue::from_static("1"));
+        let mut ex = exchange(&[], None);
+        ex.headers = Headers::Map(&map);
+        ex.client = "[::1]:80".parse().unwrap();
+        let out = html(&ex);
+        assert!(
+            out.starts_with("<pre> [('x-a', '1')] </pre><pre> ('::1', 80) </pre>"),
+            "{out}"
+        );
+        ex.client = "[::ffff:10.1.2.3]:80".parse().unwrap();
+        assert!(html(&ex).contains("('10.1.2.3', 80)"));
     }
 
     fn html(ex: &Exchange<'_>) -> String {
@@ -277,7 +338,7 @@ mod tests {
 
     #[test]
     fn short_header_list_renders_like_pprint_on_one_line() {
-        let h: &[(&[u8], &[u8])] = &[(b"Host", b"localhost:8000"), (b"Accept", b"*/*")];
+        let h = &[hdr("Host", b"localhost:8000"), hdr("Accept", b"*/*")];
         assert_eq!(
             html(&exchange(h, None)),
             "<pre> [('Host', 'localhost:8000'), ('Accept', '*/*')] </pre>\
@@ -287,10 +348,10 @@ mod tests {
 
     #[test]
     fn long_header_list_renders_one_tuple_per_line() {
-        let h: &[(&[u8], &[u8])] = &[
-            (b"Host", b"localhost:8000"),
-            (b"User-Agent", b"Mozilla/5.0 (X11; Linux x86_64)"),
-            (b"Accept", b"*/*"),
+        let h = &[
+            hdr("Host", b"localhost:8000"),
+            hdr("User-Agent", b"Mozilla/5.0 (X11; Linux x86_64)"),
+            hdr("Accept", b"*/*"),
         ];
         let out = html(&exchange(h, None));
         assert!(out.starts_with(
@@ -300,7 +361,7 @@ mod tests {
 
     #[test]
     fn markup_in_header_values_is_escaped() {
-        let h: &[(&[u8], &[u8])] = &[(b"X-Evil", b"<script>alert('&')</script>")];
+        let h = &[hdr("X-Evil", b"<script>alert('&')</script>")];
         let out = html(&exchange(h, None));
         assert!(
             out.contains(r#"('X-Evil', "&lt;script&gt;alert('&amp;')&lt;/script&gt;")"#),
@@ -324,7 +385,7 @@ mod tests {
 
     #[test]
     fn json_keeps_order_duplicates_and_case_and_parses() {
-        let h: &[(&[u8], &[u8])] = &[(b"X-A", b"1"), (b"x-b", b"\"q\"\x01"), (b"X-A", b"2")];
+        let h = &[hdr("X-A", b"1"), hdr("x-b", b"\"q\"\x01"), hdr("X-A", b"2")];
         let mut out = Vec::new();
         render_json(&exchange(h, Some(3)), &mut out);
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();

@@ -1,12 +1,12 @@
 //! The request handler: reads (and counts) the body, renders the echo, writes the access log.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::{Instant, SystemTime};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::header::{self, HeaderValue};
 use http::request::Parts;
 use http::{HeaderMap, Method, Request, Response, StatusCode, Version};
@@ -33,11 +33,53 @@ pub struct HandlerConfig {
     pub body_read_timeout: std::time::Duration,
 }
 
-/// Per-worker state: settings plus whether a log flush is already scheduled.
+/// Per-worker state: settings, whether a log flush is already scheduled, and the buffers
+/// response bodies are rendered into.
 #[derive(Debug)]
 pub struct Worker {
     pub cfg: HandlerConfig,
     pub flush_scheduled: Cell<bool>,
+    scratch: RefCell<Vec<u8>>,
+    arena: RefCell<BytesMut>,
+}
+
+/// Response bodies are cut from a shared block of this size, so most responses cost no
+/// allocation; a block is freed once every response cut from it has been sent.
+const ARENA_BLOCK: usize = 16 * 1024;
+/// Scratch capacity above which the render buffer is not kept.
+const MAX_SCRATCH: usize = 64 * 1024;
+
+impl Worker {
+    pub fn new(cfg: HandlerConfig) -> Self {
+        Self {
+            cfg,
+            flush_scheduled: Cell::new(false),
+            scratch: RefCell::new(Vec::with_capacity(1024)),
+            arena: RefCell::new(BytesMut::with_capacity(ARENA_BLOCK)),
+        }
+    }
+
+    /// Renders into the scratch buffer and returns the result as a `Bytes` from the arena.
+    fn render(&self, f: impl FnOnce(&mut Vec<u8>)) -> Bytes {
+        let (Ok(mut scratch), Ok(mut arena)) =
+            (self.scratch.try_borrow_mut(), self.arena.try_borrow_mut())
+        else {
+            // Not reachable (no re-entrancy), but a fresh buffer is always a correct answer.
+            let mut out = Vec::new();
+            f(&mut out);
+            return Bytes::from(out);
+        };
+        scratch.clear();
+        f(&mut scratch);
+        if arena.capacity() < scratch.len() {
+            arena.reserve(scratch.len().max(ARENA_BLOCK));
+        }
+        arena.extend_from_slice(&scratch);
+        if scratch.capacity() > MAX_SCRATCH {
+            *scratch = Vec::with_capacity(1024);
+        }
+        arena.split().freeze()
+    }
 }
 
 /// Per-connection state.
@@ -78,7 +120,7 @@ pub async fn handle(
         .access_log
         .then(|| (SystemTime::now(), Instant::now()));
     // The tap recorded this request's head before hyper could parse it, so it is at the front.
-    let raw_head = conn.heads.borrow_mut().pop_front();
+    let raw_head = conn.heads.borrow_mut().pop();
     let (parts, body) = req.into_parts();
 
     let resp = if parts.method == Method::CONNECT {
@@ -92,12 +134,21 @@ pub async fn handle(
         match read_body(&parts.headers, body, &conn.worker.cfg).await {
             Err(e) => plain(e.status(), &format!("{e}\n"), true),
             Ok(_) if parts.uri.path() == "/healthz" => plain(StatusCode::OK, "ok\n", false),
-            Ok(body_bytes) => echo_response(&parts, raw_head.as_deref(), conn.peer, body_bytes),
+            Ok(body_bytes) => echo_response(
+                &conn.worker,
+                &parts,
+                raw_head.as_deref(),
+                conn.peer,
+                body_bytes,
+            ),
         }
     };
 
     if let Some((wall, t0)) = started {
         write_access_log(&conn, &parts, raw_head.as_deref(), &resp, wall, t0);
+    }
+    if let Some(buf) = raw_head {
+        conn.heads.borrow_mut().recycle(buf);
     }
     Ok(resp)
 }
@@ -194,6 +245,7 @@ fn raw_request_line(raw: &[u8]) -> &[u8] {
 }
 
 fn echo_response(
+    worker: &Worker,
     parts: &Parts,
     raw_head: Option<&[u8]>,
     peer: SocketAddr,
@@ -201,7 +253,6 @@ fn echo_response(
 ) -> Response<Full<Bytes>> {
     let json = wants_json(parts);
     let version = version_str(parts.version);
-    let mut out = Vec::with_capacity(512);
 
     let mut raw_headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut raw_req = httparse::Request::new(&mut raw_headers);
@@ -213,60 +264,49 @@ fn echo_response(
     });
 
     let fallback_line;
-    let pairs: Vec<(&[u8], &[u8])>;
-    let (request_line, target): (&[u8], &str);
-    match raw {
-        Some(raw) => {
-            pairs = raw_req
-                .headers
-                .iter()
-                .map(|h| (h.name.as_bytes(), h.value))
-                .collect();
-            request_line = raw_request_line(raw);
-            target = raw_req.path.unwrap_or("");
-        }
+    let ex = match raw {
+        Some(raw) => Exchange {
+            headers: echo::Headers::Raw(raw_req.headers),
+            client: peer,
+            request_line: raw_request_line(raw),
+            version,
+            method: parts.method.as_str(),
+            target: raw_req.path.unwrap_or(""),
+            body_bytes,
+        },
         None => {
-            let fallback_target = parts
+            let target = parts
                 .uri
                 .path_and_query()
                 .map_or(parts.uri.path(), |pq| pq.as_str());
-            fallback_line = format!("{} {} {}", parts.method, fallback_target, version);
-            pairs = parts
-                .headers
-                .iter()
-                .map(|(n, v)| (n.as_str().as_bytes(), v.as_bytes()))
-                .collect();
-            request_line = fallback_line.as_bytes();
-            target = fallback_target;
+            fallback_line = format!("{} {} {}", parts.method, target, version);
+            Exchange {
+                headers: echo::Headers::Map(&parts.headers),
+                client: peer,
+                request_line: fallback_line.as_bytes(),
+                version,
+                method: parts.method.as_str(),
+                target,
+                body_bytes,
+            }
         }
-    }
-
-    let ex = Exchange {
-        headers: &pairs,
-        client: peer,
-        request_line,
-        version,
-        method: parts.method.as_str(),
-        target,
-        body_bytes,
     };
-    if json {
-        echo::render_json(&ex, &mut out);
-    } else {
-        echo::render_html(&ex, &mut out);
-    }
+
+    let body = worker.render(|out| {
+        if json {
+            echo::render_json(&ex, out);
+        } else {
+            echo::render_html(&ex, out);
+        }
+    });
     let content_type = if json { JSON } else { HTML };
 
-    let len = out.len();
-    let body = if parts.method == Method::HEAD {
-        Bytes::new()
-    } else {
-        Bytes::from(out)
-    };
-    let mut resp = Response::new(Full::new(body));
+    let len = body.len();
+    let head = parts.method == Method::HEAD;
+    let mut resp = Response::new(Full::new(if head { Bytes::new() } else { body }));
     resp.headers_mut()
         .insert(header::CONTENT_TYPE, content_type);
-    if parts.method == Method::HEAD {
+    if head {
         // The length GET would have sent, as RFC 9110 asks for HEAD.
         resp.headers_mut()
             .insert(header::CONTENT_LENGTH, HeaderValue::from(len));

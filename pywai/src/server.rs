@@ -210,14 +210,11 @@ fn worker(
         .build()?;
     let local = tokio::task::LocalSet::new();
     local.block_on(&rt, async move {
-        let handler = Rc::new(handler::Worker {
-            cfg: HandlerConfig {
-                access_log: shared.cfg.access_log,
-                max_body: shared.cfg.max_body,
-                body_read_timeout: shared.cfg.body_read_timeout,
-            },
-            flush_scheduled: Cell::new(false),
-        });
+        let handler = Rc::new(handler::Worker::new(HandlerConfig {
+            access_log: shared.cfg.access_log,
+            max_body: shared.cfg.max_body,
+            body_read_timeout: shared.cfg.body_read_timeout,
+        }));
         let w = Rc::new(Worker {
             shared,
             handler,

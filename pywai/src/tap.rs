@@ -15,11 +15,51 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::task::{Context, Poll};
 
-use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-/// Heads recorded on one connection, oldest first.
-pub type HeadQueue = Rc<RefCell<VecDeque<Bytes>>>;
+/// Heads recorded on one connection, shared between the tap and the handler.
+pub type HeadQueue = Rc<RefCell<Heads>>;
+
+/// Recorded heads, oldest first, plus spent buffers kept for reuse so that steady-state
+/// keep-alive traffic records heads without allocating.
+#[derive(Debug, Default)]
+pub struct Heads {
+    queue: VecDeque<Vec<u8>>,
+    spare: Vec<Vec<u8>>,
+}
+
+/// Spare buffers kept per connection, and the largest one worth keeping.
+const MAX_SPARE: usize = 4;
+const MAX_SPARE_CAPACITY: usize = 4096;
+
+impl Heads {
+    /// The oldest recorded head not yet handled.
+    pub fn pop(&mut self) -> Option<Vec<u8>> {
+        self.queue.pop_front()
+    }
+
+    /// Gives a handled head's buffer back for reuse.
+    pub fn recycle(&mut self, mut buf: Vec<u8>) {
+        if self.spare.len() < MAX_SPARE && buf.capacity() <= MAX_SPARE_CAPACITY {
+            buf.clear();
+            self.spare.push(buf);
+        }
+    }
+
+    fn spare(&mut self) -> Vec<u8> {
+        self.spare.pop().unwrap_or_default()
+    }
+
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.queue.len()
+    }
+
+    #[cfg(test)]
+    pub fn iter(&self) -> impl Iterator<Item = &Vec<u8>> {
+        self.queue.iter()
+    }
+}
 
 /// Upper bound on recorded heads waiting for the handler; hyper handles one request at a time,
 /// so only pipelined requests queue up, and a deeper pipeline than this just loses the raw view.
@@ -53,7 +93,7 @@ enum State {
 #[derive(Debug)]
 pub struct Recorder {
     state: State,
-    head: BytesMut,
+    head: Vec<u8>,
     /// Bytes of `head` already searched for an end-of-head marker.
     scanned: usize,
     max_head: usize,
@@ -64,7 +104,7 @@ impl Recorder {
     pub fn new(queue: HeadQueue, max_head: usize) -> Self {
         Self {
             state: State::Head,
-            head: BytesMut::new(),
+            head: Vec::new(),
             scanned: 0,
             max_head,
             queue,
@@ -147,6 +187,16 @@ impl Recorder {
     /// Accumulates head bytes; returns the part of `data` after the head once it is complete.
     fn feed_head<'a>(&mut self, data: &'a [u8]) -> &'a [u8] {
         let before = self.head.len();
+        // Fast path: a read that holds exactly one whole request without a body, the usual case
+        // for keep-alive GETs, is parsed in place without searching for the empty line first.
+        if before == 0 && data.len() <= self.max_head && data.ends_with(b"\r\n\r\n") {
+            self.head.extend_from_slice(data);
+            return match self.parse_head(0) {
+                Some(consumed) => data.get(consumed..).unwrap_or(&[]),
+                None => &[],
+            };
+        }
+
         // One byte over the limit is enough to know the head is too large.
         let room = (self.max_head + 1).saturating_sub(before);
         let n = data.len().min(room);
@@ -154,8 +204,8 @@ impl Recorder {
 
         // Parse only once an empty line has arrived, so a sender trickling bytes costs one scan
         // per byte instead of one parse per byte.
-        let start = self.scanned.saturating_sub(3);
-        let has_end = has_empty_line(&self.head[start..]);
+        let start = self.scanned.saturating_sub(2);
+        let has_end = has_empty_line(&self.head, start);
         self.scanned = self.head.len();
         if !has_end {
             if self.head.len() > self.max_head {
@@ -163,47 +213,51 @@ impl Recorder {
             }
             return &[];
         }
+        match self.parse_head(before) {
+            Some(consumed) => data.get(consumed..).unwrap_or(&[]),
+            None => &[],
+        }
+    }
 
+    /// Parses the collected head; when complete, queues it and returns how many bytes of the
+    /// latest read it used (`before` = bytes collected before that read).
+    fn parse_head(&mut self, before: usize) -> Option<usize> {
         let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
         let mut req = httparse::Request::new(&mut headers);
         match req.parse(&self.head) {
             Ok(httparse::Status::Complete(len)) => {
-                let framing = framing(req.headers);
-                let consumed = len.saturating_sub(before);
-                let head = self.head.split_to(len).freeze();
-                self.head.clear();
-                self.scanned = 0;
-                match framing {
-                    Some(next) => {
-                        let mut queue = self.queue.borrow_mut();
-                        if queue.len() >= MAX_QUEUED_HEADS {
-                            drop(queue);
-                            self.lose();
-                            return &[];
-                        }
-                        queue.push_back(head);
-                        drop(queue);
-                        self.state = next;
-                        data.get(consumed..).unwrap_or(&[])
-                    }
-                    None => {
-                        self.lose();
-                        &[]
-                    }
+                let Some(next) = framing(req.headers) else {
+                    self.lose();
+                    return None;
+                };
+                let mut heads = self.queue.borrow_mut();
+                if heads.queue.len() >= MAX_QUEUED_HEADS {
+                    drop(heads);
+                    self.lose();
+                    return None;
                 }
+                // Hand the collected buffer over (cut to the head) and collect into a spare one.
+                let spare = heads.spare();
+                let mut head = std::mem::replace(&mut self.head, spare);
+                head.truncate(len);
+                heads.queue.push_back(head);
+                drop(heads);
+                self.scanned = 0;
+                self.state = next;
+                Some(len.saturating_sub(before))
             }
             // An empty line inside leading blank lines; keep collecting.
-            Ok(httparse::Status::Partial) if self.head.len() <= self.max_head => &[],
+            Ok(httparse::Status::Partial) if self.head.len() <= self.max_head => None,
             _ => {
                 self.lose();
-                &[]
+                None
             }
         }
     }
 
     fn lose(&mut self) {
         self.state = State::Lost;
-        self.head = BytesMut::new();
+        self.head = Vec::new();
     }
 
     #[cfg(test)]
@@ -216,8 +270,14 @@ fn take(left: u64, avail: usize) -> usize {
     usize::try_from(left).map_or(avail, |l| l.min(avail))
 }
 
-fn has_empty_line(buf: &[u8]) -> bool {
-    buf.windows(2).any(|w| w == b"\n\n") || buf.windows(3).any(|w| w == b"\n\r\n")
+/// Whether `buf` has an empty line ending at or after `from`: LF LF or LF CR LF.
+fn has_empty_line(buf: &[u8], from: usize) -> bool {
+    let tail = buf.get(from..).unwrap_or(&[]);
+    memchr::memchr_iter(b'\n', tail).any(|i| {
+        let at = from + i;
+        (at >= 1 && buf[at - 1] == b'\n')
+            || (at >= 2 && buf[at - 1] == b'\r' && buf[at - 2] == b'\n')
+    })
 }
 
 fn chunk_size_step(value: u64, digits: u8, in_ext: bool, b: u8) -> State {
@@ -404,7 +464,7 @@ GET /d HTTP/1.1\r\nhOsT: x\r\n\r\n";
         big.extend(std::iter::repeat_n(b'a', 2000));
         r.feed(&big);
         assert!(r.is_lost());
-        assert!(q.borrow().is_empty());
+        assert_eq!(q.borrow().len(), 0);
     }
 
     #[test]
@@ -412,7 +472,7 @@ GET /d HTTP/1.1\r\nhOsT: x\r\n\r\n";
         let (mut r, q) = recorder();
         r.feed(b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n");
         assert!(r.is_lost());
-        assert!(q.borrow().is_empty());
+        assert_eq!(q.borrow().len(), 0);
     }
 
     #[test]
