@@ -606,3 +606,26 @@ async fn pagination_walks_more_than_a_thousand_records_with_cursors() {
     let (ids, _) = walk(&mock, Some(250), COUNT - 1).await;
     assert_eq!(ids.iter().collect::<HashSet<_>>().len(), COUNT - 1);
 }
+
+#[tokio::test]
+async fn zones_and_default_ttl_come_from_flags_and_env() {
+    let mock = Mock::start_with_env(
+        &["--default-ttl", "120", "--rate-limit", "0"],
+        &[("VULTR_MOCK_DOMAINS", "one.test, two.test")],
+    );
+    let all = mock.get("/v2/domains").await.json();
+    let names: Vec<&str> = all["domains"]
+        .as_array()
+        .expect("domains")
+        .iter()
+        .filter_map(|d| d["domain"].as_str())
+        .collect();
+    assert_eq!(names, vec!["one.test", "two.test"]);
+    let created = mock
+        .post(
+            "/v2/domains/two.test/records",
+            r#"{"name":"x","type":"A","data":"192.0.2.1"}"#,
+        )
+        .await;
+    assert_eq!(created.json()["record"]["ttl"], 120);
+}

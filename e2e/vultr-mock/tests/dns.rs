@@ -298,6 +298,28 @@ async fn response_codes_are_authoritative_and_outside_names_are_refused() {
 }
 
 #[tokio::test]
+async fn large_round_robin_sets_truncate_over_udp_and_come_whole_over_tcp() {
+    let mock = Mock::start(&["--domain", ZONE, "--rate-limit", "0"]);
+    const COUNT: usize = 300;
+    let mut expected = BTreeSet::new();
+    for i in 0..COUNT {
+        let ip = format!("10.1.{}.{}", i / 256, i % 256);
+        mock.create_record(ZONE, json!({"name":"big","type":"A","data":ip}))
+            .await;
+        expected.insert(ip);
+    }
+    // 300 A records do not fit a UDP answer: the server says so with the TC flag...
+    let udp = raw_query(mock.dns, "big.example.com.", RecordType::A).await;
+    assert!(udp.truncated());
+    assert!(udp.answers().len() < COUNT);
+    // ...and TCP carries them all.
+    let tcp = lookup(mock.dns, Protocol::Tcp, "big.example.com.", RecordType::A)
+        .await
+        .expect("A over TCP");
+    assert_eq!(tcp, expected);
+}
+
+#[tokio::test]
 async fn malformed_packets_do_not_stop_the_server() {
     let mock = Mock::start(&["--domain", ZONE, "--rate-limit", "0"]);
     mock.create_record(ZONE, json!({"name":"www","type":"A","data":"192.0.2.1"}))
