@@ -258,6 +258,31 @@ async fn list_all_reads_pages_of_100_until_a_short_page() {
 }
 
 #[tokio::test]
+async fn list_all_keeps_paging_when_the_server_caps_the_page_size() {
+    let server = MockServer::start().await;
+    let all: Vec<Value> = (0..120)
+        .map(|i| server_instance(&format!("u-{i:03}"), 1))
+        .collect();
+    for page in 1..=3usize {
+        let chunk: Vec<Value> = all.iter().skip((page - 1) * 50).take(50).cloned().collect();
+        // No `total`: only the reported `size` tells the client a 50-item page is full.
+        Mock::given(method("GET"))
+            .and(query_param("page", page.to_string()))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "results": chunk, "page": page, "size": 50
+            })))
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let got = client(&server)
+        .list_all("demo")
+        .await
+        .expect("list_all succeeds");
+    assert_eq!(got.len(), 120);
+}
+
+#[tokio::test]
 async fn list_returns_one_page_with_its_envelope() {
     let server = MockServer::start().await;
     Mock::given(method("GET"))
@@ -494,4 +519,13 @@ async fn health_checks_the_signed_health_endpoint() {
         .await;
     client(&server).health().await.expect("healthy");
     assert_signed(&server, &only_request(&server).await);
+}
+
+#[tokio::test]
+async fn dot_segment_uuid_is_refused_instead_of_reaching_another_path() {
+    let server = MockServer::start().await;
+    let err = client(&server).delete("..").await.expect_err("`..` would address the parent path");
+    assert!(matches!(err, EdgioError::Request { .. }), "{err:?}");
+    assert!(err.to_string().contains("breaks the signature"), "{err}");
+    assert!(server.received_requests().await.unwrap().is_empty(), "nothing was sent");
 }

@@ -371,3 +371,17 @@ async fn malformed_success_body_is_an_error_naming_the_call() {
     );
     assert_eq!(err.reason(), "VultrBadResponse");
 }
+
+#[tokio::test]
+async fn dot_segment_record_id_is_refused_instead_of_deleting_the_zone() {
+    let server = MockServer::start().await;
+    let err = client(&server)
+        .delete_record("example.com", "..")
+        .await
+        .expect_err("`..` would address the zone");
+    assert!(matches!(err, VultrError::Request { .. }), "{err:?}");
+    assert!(
+        server.received_requests().await.unwrap().is_empty(),
+        "nothing was sent"
+    );
+}

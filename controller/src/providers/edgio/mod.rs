@@ -503,17 +503,24 @@ impl EdgioClient {
         call.decode(&resp)
     }
 
-    /// Every instance of the account, paging (size 100) until a short or empty page, or until
-    /// `total` instances have been read.
+    /// Every instance of the account, paging (size 100). Stops at an empty page, once `total`
+    /// instances have been read, or (when the server sends no `total`) at a page shorter than
+    /// the page size the server reports (it may cap `size` below what was asked).
     pub async fn list_all(&self, shortname: &str) -> Result<Vec<Instance>, EdgioError> {
         let mut all = Vec::new();
         for page in 1..=MAX_PAGES {
             let got = self.list(shortname, page, DEFAULT_PAGE_SIZE).await?;
             let n = got.results.len();
+            let page_size = got
+                .size
+                .filter(|s| *s > 0)
+                .unwrap_or(u64::from(DEFAULT_PAGE_SIZE));
             all.extend(got.results);
-            let short_page = n < DEFAULT_PAGE_SIZE as usize;
-            let reached_total = got.total.is_some_and(|t| all.len() as u64 >= t);
-            if n == 0 || short_page || reached_total {
+            let done = match got.total {
+                Some(total) => all.len() as u64 >= total,
+                None => (n as u64) < page_size,
+            };
+            if n == 0 || done {
                 return Ok(all);
             }
         }

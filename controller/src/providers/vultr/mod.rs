@@ -336,6 +336,13 @@ impl VultrClient {
         };
         let url = url::Url::parse(&full)
             .map_err(|e| call.send_error(SendError::Build(format!("invalid URL {full}: {e}"))))?;
+        // A record id of `..` would otherwise resolve to the zone itself: refuse any URL the
+        // parser rewrites rather than send it somewhere else.
+        if url.as_str() != full {
+            return Err(call.send_error(SendError::Build(format!(
+                "URL {full} would be sent as {url}"
+            ))));
+        }
         let build = || -> Result<reqwest::Request, String> {
             let mut req = reqwest::Request::new(method.clone(), url.clone());
             let headers = req.headers_mut();
@@ -703,5 +710,25 @@ mod tests {
             err.to_string(),
             "vultr list_records example.com records: 429 Too Many Requests: Rate limit reached"
         );
+    }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn fqdn_in_zone_becomes_its_relative_name(
+                name in "([a-z0-9_*-]{1,10})(\\.[a-z0-9-]{1,10}){0,2}",
+                zone in "[a-z0-9-]{1,10}\\.[a-z]{2,6}",
+            ) {
+                prop_assert_eq!(relative_name(&zone, &format!("{name}.{zone}")), name.clone());
+                prop_assert_eq!(relative_name(&zone, &format!("{name}.{zone}.")), name.clone());
+                // A relative name passes unchanged, unless it happens to end in the zone.
+                if !name.ends_with(&format!(".{zone}")) && name != zone {
+                    prop_assert_eq!(relative_name(&zone, &name), name);
+                }
+            }
+        }
     }
 }

@@ -218,4 +218,18 @@ mod tests {
         assert_eq!(r.priority, -1);
         assert_eq!(r.extra.get("new"), Some(&json!(true)));
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn txt_text_round_trips_through_quoting(text in "[^\"]{0,40}") {
+                let wire = quote_txt(&text);
+                prop_assert!(wire.starts_with('"') && wire.ends_with('"') && wire.len() == text.len() + 2);
+                prop_assert_eq!(unquote_txt(&wire), text);
+            }
+        }
+    }
 }
