@@ -524,8 +524,14 @@ async fn health_checks_the_signed_health_endpoint() {
 #[tokio::test]
 async fn dot_segment_uuid_is_refused_instead_of_reaching_another_path() {
     let server = MockServer::start().await;
-    let err = client(&server).delete("..").await.expect_err("`..` would address the parent path");
+    let err = client(&server)
+        .delete("..")
+        .await
+        .expect_err("`..` would address the parent path");
     assert!(matches!(err, EdgioError::Request { .. }), "{err:?}");
     assert!(err.to_string().contains("breaks the signature"), "{err}");
-    assert!(server.received_requests().await.unwrap().is_empty(), "nothing was sent");
+    assert!(
+        server.received_requests().await.unwrap().is_empty(),
+        "nothing was sent"
+    );
 }
