@@ -412,3 +412,28 @@ async fn persistent_server_errors_end_in_a_retryable_error_after_max_retries() {
     assert!(err.status().is_some_and(|s| s >= 500), "{err}");
     assert_eq!(mock.logged_requests().await.len(), 1);
 }
+
+#[tokio::test]
+async fn burst_429_flag_at_start_up_is_absorbed_by_the_client() {
+    let mock = EdgioMock::start(&["--burst-429", "2", "--retry-after", "1"]).await;
+    let client = mock.client("demo", DEMO_KEY);
+    let started = std::time::Instant::now();
+    let all = client
+        .list_all("demo")
+        .await
+        .expect("429s from the flag are retried");
+    assert!(all.is_empty());
+    let waited = started.elapsed();
+    // Two Retry-After: 1 waits; the client's own backoff is at most 200 ms each.
+    assert!(
+        waited >= Duration::from_millis(1900),
+        "Retry-After not honoured: {waited:?}"
+    );
+    let statuses: Vec<u64> = mock
+        .logged_requests()
+        .await
+        .iter()
+        .filter_map(|r| r["status"].as_u64())
+        .collect();
+    assert_eq!(statuses, [429, 429, 200]);
+}
