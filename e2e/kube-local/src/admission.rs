@@ -126,10 +126,10 @@ pub fn admit(
             if let Some(spec) = obj.get_mut("spec") {
                 pod_spec(spec);
             }
-            if op == Op::Create {
-                if let Some(status) = obj_mut(obj, "status") {
-                    set_default(status, "phase", json!("Pending"));
-                }
+            if op == Op::Create
+                && let Some(status) = obj_mut(obj, "status")
+            {
+                set_default(status, "phase", json!("Pending"));
             }
             Ok(())
         }
@@ -219,15 +219,15 @@ fn service(
     }
     // Keep allocated values across updates that omit them (patchAllocatedValues).
     if op == Op::Update {
-        if spec.get("clusterIP").is_none_or(|v| v.as_str() == Some("")) {
-            if let Some(ip) = old_spec.get("clusterIP") {
-                spec.insert("clusterIP".into(), ip.clone());
-            }
+        if spec.get("clusterIP").is_none_or(|v| v.as_str() == Some(""))
+            && let Some(ip) = old_spec.get("clusterIP")
+        {
+            spec.insert("clusterIP".into(), ip.clone());
         }
-        if spec.get("clusterIPs").is_none() {
-            if let Some(ips) = old_spec.get("clusterIPs") {
-                spec.insert("clusterIPs".into(), ips.clone());
-            }
+        if spec.get("clusterIPs").is_none()
+            && let Some(ips) = old_spec.get("clusterIPs")
+        {
+            spec.insert("clusterIPs".into(), ips.clone());
         }
         if wants_node_ports {
             let old_ports = old_spec
@@ -306,10 +306,10 @@ fn service(
                     &["SCTP", "TCP", "UDP"],
                 ));
             }
-            if let Some(n) = pm.get("name").and_then(Value::as_str) {
-                if !used_names.insert(n.to_string()) {
-                    causes.push(Cause::duplicate(format!("spec.ports[{i}].name"), &json!(n)));
-                }
+            if let Some(n) = pm.get("name").and_then(Value::as_str)
+                && !used_names.insert(n.to_string())
+            {
+                causes.push(Cause::duplicate(format!("spec.ports[{i}].name"), &json!(n)));
             }
             if pm
                 .get("targetPort")
@@ -317,14 +317,14 @@ fn service(
             {
                 pm.insert("targetPort".into(), json!(port));
             }
-            if let Some(tp) = pm.get("targetPort").and_then(Value::as_i64) {
-                if !(1..=65535).contains(&tp) {
-                    causes.push(Cause::invalid(
-                        format!("spec.ports[{i}].targetPort"),
-                        &json!(tp),
-                        "must be between 1 and 65535, inclusive",
-                    ));
-                }
+            if let Some(tp) = pm.get("targetPort").and_then(Value::as_i64)
+                && !(1..=65535).contains(&tp)
+            {
+                causes.push(Cause::invalid(
+                    format!("spec.ports[{i}].targetPort"),
+                    &json!(tp),
+                    "must be between 1 and 65535, inclusive",
+                ));
             }
             if wants_node_ports {
                 match pm.get("nodePort").and_then(Value::as_u64).filter(|n| *n != 0) {
@@ -377,16 +377,16 @@ fn service(
             )),
         }
     }
-    if ty != "ExternalName" {
-        if let Some(ip) = spec.get("clusterIP").cloned() {
-            if ip.as_str() != Some("None") {
-                set_default(spec, "clusterIPs", json!([ip]));
-            } else {
-                set_default(spec, "clusterIPs", json!(["None"]));
-            }
-            set_default(spec, "ipFamilies", json!(["IPv4"]));
-            set_default(spec, "ipFamilyPolicy", json!("SingleStack"));
+    if ty != "ExternalName"
+        && let Some(ip) = spec.get("clusterIP").cloned()
+    {
+        if ip.as_str() != Some("None") {
+            set_default(spec, "clusterIPs", json!([ip]));
+        } else {
+            set_default(spec, "clusterIPs", json!(["None"]));
         }
+        set_default(spec, "ipFamilies", json!(["IPv4"]));
+        set_default(spec, "ipFamilyPolicy", json!("SingleStack"));
     }
     if let Some(status) = obj_mut(obj, "status") {
         set_default(status, "loadBalancer", json!({}));
@@ -444,16 +444,16 @@ fn ingress(
             .pointer("/metadata/annotations")
             .and_then(|a| a.get(LEGACY_CLASS_ANNOTATION))
             .is_some();
-        if !has_class && !legacy {
-            if let Some(class) = default_ingress_class(txn, name)? {
-                if let Some(spec) = obj_mut(obj, "spec") {
-                    // The admission plugin's field comes first in spec.
-                    let mut m = Map::new();
-                    m.insert("ingressClassName".into(), json!(class));
-                    m.extend(std::mem::take(spec));
-                    *spec = m;
-                }
-            }
+        if !has_class
+            && !legacy
+            && let Some(class) = default_ingress_class(txn, name)?
+            && let Some(spec) = obj_mut(obj, "spec")
+        {
+            // The admission plugin's field comes first in spec.
+            let mut m = Map::new();
+            m.insert("ingressClassName".into(), json!(class));
+            m.extend(std::mem::take(spec));
+            *spec = m;
         }
     }
     if let Some(status) = obj_mut(obj, "status") {
@@ -527,14 +527,14 @@ fn ingress(
                     )),
                 Some(_) => {}
             }
-            if let Some(path) = p.get("path").and_then(Value::as_str) {
-                if !path.starts_with('/') {
-                    causes.push(Cause::invalid(
-                        format!("{field}.path"),
-                        &json!(path),
-                        "must be an absolute path",
-                    ));
-                }
+            if let Some(path) = p.get("path").and_then(Value::as_str)
+                && !path.starts_with('/')
+            {
+                causes.push(Cause::invalid(
+                    format!("{field}.path"),
+                    &json!(path),
+                    "must be an absolute path",
+                ));
             }
             match p.get("backend") {
                 Some(b) => check_backend(b, &format!("{field}.backend"), &mut causes),
@@ -619,19 +619,18 @@ fn lease(def: &ResourceDef, obj: &mut Value, name: &str) -> Result<(), ApiError>
     if let Some(d) = obj
         .pointer("/spec/leaseDurationSeconds")
         .and_then(Value::as_i64)
+        && d <= 0
     {
-        if d <= 0 {
-            return Err(ApiError::Invalid {
-                group: "coordination.k8s.io".into(),
-                kind: def.kind.into(),
-                name: name.into(),
-                causes: vec![Cause::invalid(
-                    "spec.leaseDurationSeconds",
-                    &json!(d),
-                    "must be greater than 0",
-                )],
-            });
-        }
+        return Err(ApiError::Invalid {
+            group: "coordination.k8s.io".into(),
+            kind: def.kind.into(),
+            name: name.into(),
+            causes: vec![Cause::invalid(
+                "spec.leaseDurationSeconds",
+                &json!(d),
+                "must be greater than 0",
+            )],
+        });
     }
     Ok(())
 }

@@ -259,15 +259,14 @@ fn create_object(txn: &mut Txn, req: &Req<'_>, mut view: Value, managed: Managed
             .get("name")
             .and_then(Value::as_str)
             .is_some_and(|n| !n.is_empty());
-        if !has_name {
-            if let Some(g) = meta
+        if !has_name
+            && let Some(g) = meta
                 .get("generateName")
                 .and_then(Value::as_str)
                 .filter(|g| !g.is_empty())
-            {
-                let name = format!("{g}{}", util::random_suffix());
-                meta.insert("name".into(), json!(name));
-            }
+        {
+            let name = format!("{g}{}", util::random_suffix());
+            meta.insert("name".into(), json!(name));
         }
     }
     let name = meta_str(&view, "name").unwrap_or("").to_string();
@@ -307,10 +306,11 @@ fn create_object(txn: &mut Txn, req: &Req<'_>, mut view: Value, managed: Managed
         return Err(ApiError::already_exists(def, &name));
     }
     // Status is set by controllers, not by creates (Nodes are the exception, as in kube-apiserver).
-    if def.status && def.kind != "Node" {
-        if let Some(m) = obj.as_object_mut() {
-            m.remove("status");
-        }
+    if def.status
+        && def.kind != "Node"
+        && let Some(m) = obj.as_object_mut()
+    {
+        m.remove("status");
     }
     admission::admit(def, Op::Create, None, &mut obj, txn)?;
     let now = util::now_rfc3339();
@@ -334,10 +334,11 @@ fn create_object(txn: &mut Txn, req: &Req<'_>, mut view: Value, managed: Managed
     }
     if let Managed::Update(w) = &managed {
         let mut req_view = managed::strip_system(&request_view);
-        if def.status && def.kind != "Node" {
-            if let Some(m) = req_view.as_object_mut() {
-                m.remove("status");
-            }
+        if def.status
+            && def.kind != "Node"
+            && let Some(m) = req_view.as_object_mut()
+        {
+            m.remove("status");
         }
         let entries = managed::record_update(None, &json!({}), &req_view, w);
         meta_mut(&mut obj).insert("managedFields".into(), Value::Array(entries));
@@ -372,21 +373,21 @@ pub fn update(store: &Store, req: &Req<'_>) -> Reply {
     let def = req.def;
     let body = parse_body(def, req.body)?;
     let url_name = req.name().to_string();
-    if let Some(n) = meta_str(&body, "name") {
-        if n != url_name {
-            return Err(ApiError::BadRequest(format!(
-                "the name of the object ({n}) does not match the name on the URL ({url_name})"
-            )));
-        }
+    if let Some(n) = meta_str(&body, "name")
+        && n != url_name
+    {
+        return Err(ApiError::BadRequest(format!(
+            "the name of the object ({n}) does not match the name on the URL ({url_name})"
+        )));
     }
-    if def.namespaced {
-        if let Some(n) = meta_str(&body, "namespace").filter(|n| !n.is_empty()) {
-            if Some(n) != req.ns() {
-                return Err(ApiError::BadRequest(
-                    "the namespace of the provided object does not match the namespace sent on the request".into(),
-                ));
-            }
-        }
+    if def.namespaced
+        && let Some(n) = meta_str(&body, "namespace").filter(|n| !n.is_empty())
+        && Some(n) != req.ns()
+    {
+        return Err(ApiError::BadRequest(
+            "the namespace of the provided object does not match the namespace sent on the request"
+                .into(),
+        ));
     }
     let mut txn = store.txn();
     let k = key(req.ns(), &url_name);
@@ -439,21 +440,21 @@ fn finish_update(
                 None => m.remove("status"),
             };
         }
-        if matches!(managed, Managed::Preset) {
-            if let Some(mf) = requested.pointer("/metadata/managedFields") {
-                meta_mut(&mut n).insert("managedFields".into(), mf.clone());
-            }
+        if matches!(managed, Managed::Preset)
+            && let Some(mf) = requested.pointer("/metadata/managedFields")
+        {
+            meta_mut(&mut n).insert("managedFields".into(), mf.clone());
         }
         n
     } else {
         let mut n = requested;
-        if def.status {
-            if let Some(m) = n.as_object_mut() {
-                match old.get("status") {
-                    Some(s) => m.insert("status".into(), s.clone()),
-                    None => m.remove("status"),
-                };
-            }
+        if def.status
+            && let Some(m) = n.as_object_mut()
+        {
+            match old.get("status") {
+                Some(s) => m.insert("status".into(), s.clone()),
+                None => m.remove("status"),
+            };
         }
         let old_meta = old.get("metadata").cloned().unwrap_or(json!({}));
         let meta = meta_mut(&mut n);
@@ -472,10 +473,10 @@ fn finish_update(
             };
         }
         meta.remove("selfLink");
-        if !meta.contains_key("managedFields") {
-            if let Some(mf) = old_meta.get("managedFields") {
-                meta.insert("managedFields".into(), mf.clone());
-            }
+        if !meta.contains_key("managedFields")
+            && let Some(mf) = old_meta.get("managedFields")
+        {
+            meta.insert("managedFields".into(), mf.clone());
         }
         n
     };
@@ -536,22 +537,22 @@ fn finish_update(
     }
     let explicit_mf =
         new.pointer("/metadata/managedFields") != old.pointer("/metadata/managedFields");
-    if let Managed::Update(w) = &managed {
-        if !explicit_mf {
-            let view = |v: &Value| {
-                let mut s = managed::strip_system(v);
-                if let Some(m) = s.as_object_mut() {
-                    if req.is_status() {
-                        m.retain(|k, _| k == "status");
-                    } else if def.status {
-                        m.remove("status");
-                    }
+    if let Managed::Update(w) = &managed
+        && !explicit_mf
+    {
+        let view = |v: &Value| {
+            let mut s = managed::strip_system(v);
+            if let Some(m) = s.as_object_mut() {
+                if req.is_status() {
+                    m.retain(|k, _| k == "status");
+                } else if def.status {
+                    m.remove("status");
                 }
-                s
-            };
-            let entries = managed::record_update(Some(old), &view(old), &view(&new), w);
-            meta_mut(&mut new).insert("managedFields".into(), Value::Array(entries));
-        }
+            }
+            s
+        };
+        let entries = managed::record_update(Some(old), &view(old), &view(&new), w);
+        meta_mut(&mut new).insert("managedFields".into(), Value::Array(entries));
     }
     meta_mut(&mut new).insert(
         "resourceVersion".into(),
@@ -644,12 +645,12 @@ pub fn patch(store: &Store, req: &Req<'_>) -> Reply {
             return Err(ApiError::BadRequest("apply patch must be an object".into()));
         }
         check_kind(def, &body)?;
-        if let Some(n) = meta_str(&body, "name") {
-            if n != name {
-                return Err(ApiError::BadRequest(format!(
-                    "the name of the object ({n}) does not match the name on the URL ({name})"
-                )));
-            }
+        if let Some(n) = meta_str(&body, "name")
+            && n != name
+        {
+            return Err(ApiError::BadRequest(format!(
+                "the name of the object ({n}) does not match the name on the URL ({name})"
+            )));
         }
         let force = req
             .query
@@ -707,10 +708,10 @@ pub fn patch(store: &Store, req: &Req<'_>) -> Reply {
     if !patched.is_object() {
         return Err(ApiError::InvalidGeneric);
     }
-    if let Some(rv) = meta_str(&patched, "resourceVersion") {
-        if Some(rv) != meta_str(&old, "resourceVersion") {
-            return Err(ApiError::conflict(def, &name));
-        }
+    if let Some(rv) = meta_str(&patched, "resourceVersion")
+        && Some(rv) != meta_str(&old, "resourceVersion")
+    {
+        return Err(ApiError::conflict(def, &name));
     }
     if meta_str(&patched, "name") != Some(name.as_str()) {
         return Err(ApiError::BadRequest(format!(
@@ -785,19 +786,19 @@ fn delete_one(
         name: name.into(),
         message,
     };
-    if let Some(rv) = &opts.rv {
-        if *rv != current_rv {
-            return Err(precondition(format!(
-                "the ResourceVersion in the precondition ({rv}) does not match the ResourceVersion in record ({current_rv}). The object might have been modified"
-            )));
-        }
+    if let Some(rv) = &opts.rv
+        && *rv != current_rv
+    {
+        return Err(precondition(format!(
+            "the ResourceVersion in the precondition ({rv}) does not match the ResourceVersion in record ({current_rv}). The object might have been modified"
+        )));
     }
-    if let Some(u) = &opts.uid {
-        if *u != uid {
-            return Err(precondition(format!(
-                "the UID in the precondition ({u}) does not match the UID in record ({uid}). The object might be a recreated one"
-            )));
-        }
+    if let Some(u) = &opts.uid
+        && *u != uid
+    {
+        return Err(precondition(format!(
+            "the UID in the precondition ({u}) does not match the UID in record ({uid}). The object might be a recreated one"
+        )));
     }
     if old.pointer("/metadata/deletionTimestamp").is_some() {
         return Ok((200, to_view(def, &old)));
@@ -828,10 +829,8 @@ fn delete_one(
             meta.insert("generation".into(), json!(g + 1));
         }
     }
-    if is_namespace {
-        if let Some(status) = new.get_mut("status").and_then(Value::as_object_mut) {
-            status.insert("phase".into(), json!("Terminating"));
-        }
+    if is_namespace && let Some(status) = new.get_mut("status").and_then(Value::as_object_mut) {
+        status.insert("phase".into(), json!("Terminating"));
     }
     order_object(def, &mut new);
     if dry_run {
@@ -1116,10 +1115,10 @@ pub fn reap_namespaces(store: &Store) -> bool {
             let name = meta_str(obj, "name").unwrap_or("").to_string();
             let _ = delete_one(&mut txn, def, Some(ns), &name, &opts, false);
         }
-        if txn.in_namespace(ns).is_empty() {
-            if let Some(n) = txn.get("namespaces", &key(None, ns)).cloned() {
-                txn.delete("namespaces", &key(None, ns), n);
-            }
+        if txn.in_namespace(ns).is_empty()
+            && let Some(n) = txn.get("namespaces", &key(None, ns)).cloned()
+        {
+            txn.delete("namespaces", &key(None, ns), n);
         }
     }
     !terminating.is_empty()

@@ -155,8 +155,6 @@ pub enum ApiError {
     Gone(String),
     #[error("timeout: {0}")]
     TooLargeResourceVersion(String),
-    #[error("internal error: {0}")]
-    Internal(String),
 }
 
 impl ApiError {
@@ -212,7 +210,6 @@ impl ApiError {
             ApiError::Unauthorized => 401,
             ApiError::Gone(_) => 410,
             ApiError::TooLargeResourceVersion(_) => 504,
-            ApiError::Internal(_) => 500,
         }
     }
 
@@ -344,13 +341,13 @@ impl ApiError {
                 causes,
             } => {
                 let mut d = details(Some(name), "", resource, None);
-                if !causes.is_empty() {
-                    if let Some(m) = d.as_object_mut() {
-                        m.insert(
-                            "causes".into(),
-                            Value::Array(causes.iter().map(Cause::to_json).collect()),
-                        );
-                    }
+                if !causes.is_empty()
+                    && let Some(m) = d.as_object_mut()
+                {
+                    m.insert(
+                        "causes".into(),
+                        Value::Array(causes.iter().map(Cause::to_json).collect()),
+                    );
                 }
                 (message.clone(), Some("Forbidden"), Some(d))
             }
@@ -398,7 +395,6 @@ impl ApiError {
                     "retryAfterSeconds": 1
                 })),
             ),
-            ApiError::Internal(msg) => (msg.clone(), None, None),
         };
         let mut m = Map::new();
         m.insert("kind".into(), json!("Status"));

@@ -84,13 +84,13 @@ pub fn from_v1(v1: &Value) -> Value {
 pub fn micro_time_error(obj: &Value, fields: &[&str]) -> Option<String> {
     for f in fields {
         let v = obj.pointer(f);
-        if let Some(Value::String(s)) = v {
-            if !is_micro_time(s) {
-                return Some(format!(
-                    "parsing time \"{s}\" as \"2006-01-02T15:04:05.000000Z07:00\": cannot parse \"{}\" as \".000000\"",
-                    s.get(19..).unwrap_or("")
-                ));
-            }
+        if let Some(Value::String(s)) = v
+            && !is_micro_time(s)
+        {
+            return Some(format!(
+                "parsing time \"{s}\" as \"2006-01-02T15:04:05.000000Z07:00\": cannot parse \"{}\" as \".000000\"",
+                s.get(19..).unwrap_or("")
+            ));
         }
     }
     None
@@ -189,14 +189,15 @@ pub fn validate_v1_create(
             &format!("has invalid value: {ty}"),
         ));
     }
-    if let Some(gen_name) = ev.pointer("/metadata/generateName").and_then(Value::as_str) {
-        if gen_name.ends_with('.') && !name.is_empty() {
-            causes.push(Cause::invalid(
+    if let Some(gen_name) = ev.pointer("/metadata/generateName").and_then(Value::as_str)
+        && gen_name.ends_with('.')
+        && !name.is_empty()
+    {
+        causes.push(Cause::invalid(
                 "metadata.generateName",
                 &json!(gen_name),
                 "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')",
             ));
-        }
     }
     if causes.is_empty() {
         Ok(())

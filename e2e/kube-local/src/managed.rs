@@ -152,10 +152,8 @@ pub fn from_fields_v1(v: &Value) -> FieldSet {
     let mut out = FieldSet::new();
     fn walk(v: &Value, prefix: &mut Path, out: &mut FieldSet) {
         let Some(m) = v.as_object() else { return };
-        if m.is_empty() || m.contains_key(".") {
-            if !prefix.is_empty() {
-                out.insert(prefix.clone());
-            }
+        if (m.is_empty() || m.contains_key(".")) && !prefix.is_empty() {
+            out.insert(prefix.clone());
         }
         for (k, child) in m {
             if k == "." {
@@ -170,7 +168,7 @@ pub fn from_fields_v1(v: &Value) -> FieldSet {
     out
 }
 
-fn find_item<'a>(items: &'a [Value], tok: &str, field: &str) -> Option<usize> {
+fn find_item(items: &[Value], tok: &str, field: &str) -> Option<usize> {
     let refs: Vec<&Value> = items.iter().collect();
     let ListKind::Keyed(keys) = list_kind(field, &refs) else {
         return None;
@@ -192,7 +190,7 @@ pub fn value_at<'a>(obj: &'a Value, path: &[String]) -> Option<&'a Value> {
             cur = &items[find_item(items, tok, last_field)?];
         } else if let Some(v) = tok.strip_prefix("v:") {
             let items = cur.as_array()?;
-            cur = items.iter().find(|i| i.to_string() == v)?;
+            cur = items.iter().find(|i| *i == v)?;
         } else {
             return None;
         }
@@ -228,15 +226,15 @@ fn remove_at(obj: &mut Value, path: &[String]) {
             m.remove(f);
         }
     } else if last.starts_with("k:") {
-        if let Some(items) = cur.as_array_mut() {
-            if let Some(i) = find_item(items, last, &last_field) {
-                items.remove(i);
-            }
+        if let Some(items) = cur.as_array_mut()
+            && let Some(i) = find_item(items, last, &last_field)
+        {
+            items.remove(i);
         }
-    } else if let Some(v) = last.strip_prefix("v:") {
-        if let Some(items) = cur.as_array_mut() {
-            items.retain(|i| i.to_string() != v);
-        }
+    } else if let Some(v) = last.strip_prefix("v:")
+        && let Some(items) = cur.as_array_mut()
+    {
+        items.retain(|i| *i != v);
     }
 }
 
@@ -393,17 +391,15 @@ pub fn record_update(
         .filter(|p| !removed.contains(p))
         .collect();
     set.extend(changed.iter().cloned());
-    if !set.is_empty() {
-        if had || !changed.is_empty() {
-            entries.push(make_entry(
-                w.manager,
-                "Update",
-                w.api_version,
-                w.time,
-                w.subresource,
-                &set,
-            ));
-        }
+    if !set.is_empty() && (had || !changed.is_empty()) {
+        entries.push(make_entry(
+            w.manager,
+            "Update",
+            w.api_version,
+            w.time,
+            w.subresource,
+            &set,
+        ));
     }
     entries
 }

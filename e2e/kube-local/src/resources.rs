@@ -45,10 +45,6 @@ impl ResourceDef {
         }
     }
 
-    pub fn group_version(&self) -> String {
-        self.api_version()
-    }
-
     pub fn list_kind(&self) -> String {
         format!("{}List", self.kind)
     }
@@ -219,13 +215,6 @@ pub fn by_storage(storage: &str) -> Option<&'static ResourceDef> {
     RESOURCES
         .iter()
         .find(|r| r.storage == storage && r.view == View::Identity)
-}
-
-/// Finds the definition for an `apiVersion` + `kind` pair (used for owner/regarding lookups).
-pub fn by_kind(api_version: &str, kind: &str) -> Option<&'static ResourceDef> {
-    RESOURCES
-        .iter()
-        .find(|r| r.api_version() == api_version && r.kind == kind)
 }
 
 #[cfg(test)]

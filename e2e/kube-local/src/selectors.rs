@@ -149,10 +149,6 @@ impl LabelSelector {
         Ok(LabelSelector(reqs))
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     pub fn matches(&self, obj: &Value) -> bool {
         let labels = obj.pointer("/metadata/labels").and_then(Value::as_object);
         let get = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
@@ -236,18 +232,6 @@ impl FieldSelector {
             });
         }
         Ok(FieldSelector(reqs))
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// The single `metadata.name=X` this selector pins, if any (single-object watches).
-    pub fn pinned_name(&self) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|r| r.equal && r.field == "metadata.name")
-            .map(|r| r.value.as_str())
     }
 
     pub fn matches(&self, obj: &Value) -> bool {

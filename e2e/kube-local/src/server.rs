@@ -213,10 +213,10 @@ async fn route(state: &Arc<AppState>, req: Request) -> Response {
     let Some((def, namespace, name, sub)) = resolve(group, version, rest) else {
         return error_response(&ApiError::UnknownResource);
     };
-    if let Some(s) = &sub {
-        if s != "status" || !def.status {
-            return error_response(&ApiError::UnknownResource);
-        }
+    if let Some(s) = &sub
+        && (s != "status" || !def.status)
+    {
+        return error_response(&ApiError::UnknownResource);
     }
     let accept_kind = negotiate(&accept);
     if accept_kind == Accept::Unacceptable {
@@ -485,11 +485,10 @@ fn watch(
                         if c.storage != def.storage {
                             continue;
                         }
-                        if let Some((kind, obj)) = classify(c.kind, &c.object, c.old.as_ref(), ns.as_deref(), &labels, &fields) {
-                            if tx.send(render(kind, &obj)).await.is_err() {
+                        if let Some((kind, obj)) = classify(c.kind, &c.object, c.old.as_ref(), ns.as_deref(), &labels, &fields)
+                            && tx.send(render(kind, &obj)).await.is_err() {
                                 return;
                             }
-                        }
                     }
                     Err(broadcast::error::RecvError::Lagged(_)) => {
                         // This watcher fell behind the history; make the client re-list.
@@ -544,10 +543,10 @@ fn classify(
     labels: &crate::selectors::LabelSelector,
     fields: &crate::selectors::FieldSelector,
 ) -> Option<(ChangeKind, Value)> {
-    if let Some(n) = ns {
-        if obj.pointer("/metadata/namespace").and_then(Value::as_str) != Some(n) {
-            return None;
-        }
+    if let Some(n) = ns
+        && obj.pointer("/metadata/namespace").and_then(Value::as_str) != Some(n)
+    {
+        return None;
     }
     let m = |o: &Value| labels.matches(o) && fields.matches(o);
     let now = m(obj);
