@@ -162,7 +162,7 @@ async fn guard(
     let query = request.uri().query().unwrap_or("").to_string();
     let response = match gate(&app, &method, peer, request.headers()).await {
         Some(refusal) => refusal,
-        None => next.run(request).await,
+        None => json_client_error(next.run(request).await).await,
     };
     let status = response.status().as_u16();
     tracing::info!(
@@ -183,6 +183,32 @@ async fn guard(
         time: clock::now_rfc3339(),
     });
     response
+}
+
+/// Rejections produced by axum itself (body too large, undecodable path) are plain text; Vultr's
+/// clients expect every 4xx as `{"error":..,"status":..}`, so they are rewritten.
+async fn json_client_error(response: Response) -> Response {
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v == "application/json");
+    if !response.status().is_client_error() || is_json {
+        return response;
+    }
+    let status = response.status();
+    let text = axum::body::to_bytes(response.into_body(), 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let message = if text.is_empty() {
+        status
+            .canonical_reason()
+            .unwrap_or("Bad request")
+            .to_string()
+    } else {
+        text
+    };
+    error_response(status, &message)
 }
 
 async fn gate(app: &App, method: &str, peer: SocketAddr, headers: &HeaderMap) -> Option<Response> {

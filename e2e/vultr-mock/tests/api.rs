@@ -428,6 +428,10 @@ async fn malformed_requests_get_documented_errors() {
             .assert_error(400, message);
     }
     mock.get("/v2/nothing-here").await.assert_error(404, "");
+    // Rejections from the HTTP layer itself (here: a path that is not UTF-8) are JSON too.
+    mock.get("/v2/domains/%FF%FE/records")
+        .await
+        .assert_error(400, "");
     mock.call("PUT", RECORDS, Some("{}"))
         .await
         .assert_error(405, "");
