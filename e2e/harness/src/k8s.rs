@@ -251,8 +251,13 @@ pub async fn events_for(client: &kube::Client, ns: &str, kind: &str, name: &str)
     use k8s_openapi::api::core::v1::Event as CoreEvent;
     use k8s_openapi::api::events::v1::Event as NewEvent;
     let mut out = Vec::new();
+    // Both APIs serve the same stored Events; count each once (by uid).
+    let mut seen = BTreeSet::new();
     let core: Api<CoreEvent> = Api::namespaced(client.clone(), ns);
     for e in core.list(&ListParams::default()).await?.items {
+        if !seen.insert(e.metadata.uid.clone().unwrap_or_default()) && e.metadata.uid.is_some() {
+            continue;
+        }
         if e.involved_object.kind.as_deref() == Some(kind) && e.involved_object.name.as_deref() == Some(name) {
             out.push(EventView {
                 kind: e.type_.unwrap_or_default(),
@@ -266,6 +271,9 @@ pub async fn events_for(client: &kube::Client, ns: &str, kind: &str, name: &str)
     // An API server without events.k8s.io is fine: core events are then the only source.
     if let Ok(list) = new.list(&ListParams::default()).await {
         for e in list.items {
+            if e.metadata.uid.is_some() && !seen.insert(e.metadata.uid.clone().unwrap_or_default()) {
+                continue;
+            }
             let regarding = e.regarding.as_ref();
             if regarding.and_then(|r| r.kind.as_deref()) == Some(kind)
                 && regarding.and_then(|r| r.name.as_deref()) == Some(name)

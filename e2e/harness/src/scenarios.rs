@@ -62,11 +62,16 @@ pub struct Suite<'a, P: Platform> {
     manifests: &'a Path,
     pub report: Report,
     handmade: Vec<Record>,
+    /// Rules a failed scenario left behind (by uuid): later scenarios ignore them, so one
+    /// finding does not fail everything after it.
+    leftovers: BTreeSet<String>,
+    /// Set while the restart scenario has the controller stopped.
+    controller_stopped: bool,
 }
 
 impl<'a, P: Platform> Suite<'a, P> {
     pub fn new(env: &'a Env, platform: &'a mut P, manifests: &'a Path) -> Self {
-        Self { env, platform, manifests, report: Report::new(), handmade: Vec::new() }
+        Self { env, platform, manifests, report: Report::new(), handmade: Vec::new(), leftovers: BTreeSet::new(), controller_stopped: false }
     }
 
     /// Runs the selected scenarios; the report holds the verdicts.
@@ -88,6 +93,7 @@ impl<'a, P: Platform> Suite<'a, P> {
                         Err(e) => {
                             self.report.fail($title, &e);
                             self.diagnose().await;
+                            self.note_leftovers().await;
                         }
                     }
                 }
@@ -203,12 +209,26 @@ impl<'a, P: Platform> Suite<'a, P> {
         .await
     }
 
+    /// After a failure: our rules other than the manifests' one are remembered and ignored from
+    /// now on (the failure already reported them).
+    async fn note_leftovers(&mut self) {
+        // Give the failed scenario's cleanup a moment to converge before judging what is left.
+        let _ = self.wait_rules(&[want(PUBLISHED_HOST, PATH, NODE_PORT)], Duration::from_secs(15)).await;
+        let Ok(rules) = self.our_rules(&self.env.owner_id).await else { return };
+        for r in rules {
+            if !(r.host == PUBLISHED_HOST && r.has_path(PATH)) && self.leftovers.insert(r.uuid.clone()) {
+                report::note(&format!("ignoring leftover rule {} in later scenarios", r.short()));
+            }
+        }
+    }
+
     /// Our rules (those whose ownership header names our owner id).
     async fn our_rules(&self, owner: &str) -> Result<Vec<Rule>> {
         let prefix = format!("{owner}/");
         Ok(mocks::rules(&self.env.edgio)
             .await?
             .into_iter()
+            .filter(|r| !self.leftovers.contains(&r.uuid))
             .filter(|r| {
                 r.sent_headers.iter().any(|(n, v)| n.eq_ignore_ascii_case(OWNER_HEADER) && v.starts_with(&prefix))
             })
@@ -661,10 +681,31 @@ impl<'a, P: Platform> Suite<'a, P> {
     // ---------------------------------------------------------------- scenario 4
 
     async fn restart(&mut self) -> Result<()> {
+        let names = ["restart-1", "restart-2", "restart-3", "restart-4"];
+        let result = self.restart_steps(&names).await;
+        // Whatever happened: no faults, a running controller, no test Ingress left.
+        self.env.edgio.clear_faults().await?;
+        if self.controller_stopped {
+            self.platform.start_controller().await?;
+            self.controller_stopped = false;
+        }
+        let client = self.env.client.clone();
+        for name in names {
+            k8s::delete_ingress(&client, name).await?;
+        }
+        result?;
+        for name in names {
+            self.wait_gone(name).await?;
+        }
+        self.wait_rules(&[want(PUBLISHED_HOST, PATH, NODE_PORT)], CONVERGE).await?;
+        report::ok("cleaned up");
+        Ok(())
+    }
+
+    async fn restart_steps(&mut self, names: &[&str]) -> Result<()> {
         let client = self.env.client.clone();
         let base = want(PUBLISHED_HOST, PATH, NODE_PORT);
         self.wait_rules(std::slice::from_ref(&base), CONVERGE).await?;
-        let names = ["restart-1", "restart-2", "restart-3", "restart-4"];
         // Slow the CDN down so the kill lands while the controller is part-way through.
         self.env.edgio.set_faults(&json!({"latency_ms": 400})).await?;
         self.env.edgio.clear_requests().await?;
@@ -680,12 +721,9 @@ impl<'a, P: Platform> Suite<'a, P> {
         .await?;
         if !self.platform.stop_controller().await? {
             report::note("this tier cannot stop the controller; restart scenario skipped");
-            for name in names {
-                k8s::delete_ingress(&client, name).await?;
-            }
-            self.env.edgio.clear_faults().await?;
             return Ok(());
         }
+        self.controller_stopped = true;
         let partial = self.our_rules(&self.env.owner_id).await?;
         report::ok(&format!("killed the controller mid-work ({} of our rules existed)", partial.len()));
         // While it is down: one delete it must finish, one whose finalizer a human removed.
@@ -695,22 +733,18 @@ impl<'a, P: Platform> Suite<'a, P> {
         report::ok("while down: deleted restart-1, deleted restart-2 and stripped its finalizer");
         self.env.edgio.clear_faults().await?;
         self.platform.start_controller().await?;
+        self.controller_stopped = false;
         report::ok("controller started again");
         self.wait_gone("restart-1").await?;
         self.wait_gone("restart-2").await?;
+        report::ok("restart-1 finished deleting; restart-2 is gone");
         self.wait_rules(
-            &[base.clone(), want("r3.s.llnwi.net", "/r", NODE_PORT), want("r4.s.llnwi.net", "/r", NODE_PORT)],
+            &[base, want("r3.s.llnwi.net", "/r", NODE_PORT), want("r4.s.llnwi.net", "/r", NODE_PORT)],
             CONVERGE,
         )
         .await?;
         report::ok("exactly one rule each for restart-3 and restart-4, none for restart-1/2: no duplicate, no orphan");
         self.wait_origin(&self.env.origin.clone(), &self.env.owner_id.clone(), None).await?;
-        for name in ["restart-3", "restart-4"] {
-            k8s::delete_ingress(&client, name).await?;
-            self.wait_gone(name).await?;
-        }
-        self.wait_rules(&[base], CONVERGE).await?;
-        report::ok("cleaned up");
         Ok(())
     }
 
@@ -848,14 +882,15 @@ impl<'a, P: Platform> Suite<'a, P> {
         let ours = ours.to_vec();
         let records = records.to_vec();
         let owner = env.owner_id.clone();
+        let leftovers = self.leftovers.clone();
         wait::holds("the first owner's objects stay untouched", env.resync * 2 + Duration::from_secs(1), || {
-            let (ours, records, owner) = (ours.clone(), records.clone(), owner.clone());
+            let (ours, records, owner, leftovers) = (ours.clone(), records.clone(), owner.clone(), leftovers.clone());
             async move {
                 let now: Vec<Rule> = mocks::rules(&env.edgio)
                     .await
                     .map_err(|e| e.to_string())?
                     .into_iter()
-                    .filter(|r| r.mentions(&format!("{owner}/")))
+                    .filter(|r| r.mentions(&format!("{owner}/")) && !leftovers.contains(&r.uuid))
                     .collect();
                 if now.len() != ours.len() || now.iter().zip(&ours).any(|(a, b)| a.uuid != b.uuid || a.version != b.version) {
                     return Err(format!("our rules changed: {:?}", now.iter().map(Rule::short).collect::<Vec<_>>()));
@@ -869,6 +904,14 @@ impl<'a, P: Platform> Suite<'a, P> {
                     .collect();
                 if !same_records(&records, &recs) {
                     return Err(format!("our records changed: {recs:?}"));
+                }
+                let ing = k8s::ingresses(&env.client, NAMESPACE).get(INGRESS).await.map_err(|e| e.to_string())?;
+                if !k8s::has_finalizer(&ing) || k8s::status_hosts(&ing) != BTreeSet::from([PUBLISHED_HOST.to_owned()]) {
+                    return Err(format!(
+                        "our Ingress {INGRESS} was touched: finalizers {:?}, status hosts {:?}",
+                        ing.metadata.finalizers,
+                        k8s::status_hosts(&ing)
+                    ));
                 }
                 Ok(())
             }
