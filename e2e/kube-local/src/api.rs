@@ -1123,3 +1123,177 @@ pub fn reap_namespaces(store: &Store) -> bool {
     }
     !terminating.is_empty()
 }
+
+/// The autoscaling/v1 Scale view of a Deployment or ReplicaSet.
+fn scale_of(obj: &Value) -> Value {
+    let meta = obj.get("metadata").cloned().unwrap_or(json!({}));
+    let pick = |k: &str| meta.get(k).cloned().unwrap_or(Value::Null);
+    let selector = obj
+        .pointer("/spec/selector/matchLabels")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default();
+    json!({
+        "kind": "Scale", "apiVersion": "autoscaling/v1",
+        "metadata": {"name": pick("name"), "namespace": pick("namespace"), "uid": pick("uid"),
+                     "resourceVersion": pick("resourceVersion"), "creationTimestamp": pick("creationTimestamp")},
+        "spec": {"replicas": obj.pointer("/spec/replicas").cloned().unwrap_or(json!(0))},
+        "status": {"replicas": obj.pointer("/status/replicas").cloned().unwrap_or(json!(0)), "selector": selector}
+    })
+}
+
+pub fn get_scale(store: &Store, req: &Req<'_>) -> Reply {
+    let txn = store.txn();
+    match txn.get(req.def.storage, &key(req.ns(), req.name())) {
+        Some(o) => Ok((200, scale_of(o))),
+        None => Err(ApiError::not_found(req.def, req.name())),
+    }
+}
+
+/// PUT or PATCH of `/scale`: only `spec.replicas` reaches the object.
+pub fn update_scale(store: &Store, req: &Req<'_>) -> Reply {
+    let def = req.def;
+    let name = req.name().to_string();
+    let body: Value = serde_json::from_slice(req.body)
+        .map_err(|e| ApiError::BadRequest(format!("error decoding Scale: {e}")))?;
+    let mut txn = store.txn();
+    let k = key(req.ns(), &name);
+    let Some(old) = txn.get(def.storage, &k).cloned() else {
+        return Err(ApiError::not_found(def, &name));
+    };
+    let current = scale_of(&old);
+    let ct = req.content_type.split(';').next().unwrap_or("").trim();
+    let wanted = match ct {
+        "application/json-patch+json" => {
+            patch::json_patch(&current, &body).map_err(|_| ApiError::InvalidGeneric)?
+        }
+        "application/merge-patch+json" => patch::merge_patch(&current, &body),
+        "application/strategic-merge-patch+json" => {
+            patch::strategic_merge(&current, &body).map_err(|_| ApiError::InvalidGeneric)?
+        }
+        _ if req.content_type.is_empty() || ct.contains("json") => body,
+        _ => return Err(ApiError::UnsupportedMediaType),
+    };
+    if let Some(rv) = meta_str(&wanted, "resourceVersion").filter(|r| !r.is_empty())
+        && Some(rv) != meta_str(&old, "resourceVersion")
+    {
+        return Err(ApiError::conflict(def, &name));
+    }
+    let Some(replicas) = wanted
+        .pointer("/spec/replicas")
+        .and_then(Value::as_i64)
+        .filter(|r| *r >= 0)
+    else {
+        return Err(ApiError::Invalid {
+            group: "autoscaling".into(),
+            kind: "Scale".into(),
+            name: name.clone(),
+            causes: vec![Cause::invalid(
+                "spec.replicas",
+                wanted.pointer("/spec/replicas").unwrap_or(&Value::Null),
+                "must be greater than or equal to 0",
+            )],
+        });
+    };
+    let mut requested = old.clone();
+    if let Some(spec) = requested.get_mut("spec").and_then(Value::as_object_mut) {
+        spec.insert("replicas".into(), json!(replicas));
+    }
+    let manager = req.manager();
+    let time = util::now_rfc3339();
+    let api_version = def.api_version();
+    let writer = Writer {
+        manager: &manager,
+        api_version: &api_version,
+        subresource: Some("scale"),
+        time: &time,
+    };
+    let (code, obj) = finish_update(
+        &mut txn,
+        req,
+        &old,
+        requested,
+        Managed::Update(writer),
+        true,
+    )?;
+    Ok((code, scale_of(&obj)))
+}
+
+/// Stand-in for the Deployment controller (opt-in): reports every Deployment as fully rolled
+/// out at its current generation, so `kubectl rollout status` and `kubectl wait` complete.
+pub fn simulate_deployment_status(store: &Store, ns: &str, name: &str) {
+    let mut txn = store.txn();
+    let k = key(Some(ns), name);
+    let Some(obj) = txn.get("deployments.apps", &k).cloned() else {
+        return;
+    };
+    if obj.pointer("/metadata/deletionTimestamp").is_some() {
+        return;
+    }
+    let generation = obj
+        .pointer("/metadata/generation")
+        .cloned()
+        .unwrap_or(json!(1));
+    let replicas = obj
+        .pointer("/spec/replicas")
+        .and_then(Value::as_i64)
+        .unwrap_or(1);
+    let now = util::now_rfc3339();
+    let mut status = Map::new();
+    status.insert("observedGeneration".into(), generation);
+    if replicas > 0 {
+        for k in [
+            "replicas",
+            "updatedReplicas",
+            "readyReplicas",
+            "availableReplicas",
+        ] {
+            status.insert(k.into(), json!(replicas));
+        }
+    }
+    let cond = |ty: &str, reason: &str, msg: String, old: &Value| {
+        // Keep transition times stable when nothing changed, so the status settles.
+        let prev = old
+            .pointer("/status/conditions")
+            .and_then(Value::as_array)
+            .and_then(|a| {
+                a.iter()
+                    .find(|c| c.get("type").and_then(Value::as_str) == Some(ty))
+            })
+            .filter(|c| c.get("reason").and_then(Value::as_str) == Some(reason));
+        let t = |f: &str| prev.and_then(|c| c.get(f)).cloned().unwrap_or(json!(now));
+        json!({"type": ty, "status": "True", "lastUpdateTime": t("lastUpdateTime"),
+               "lastTransitionTime": t("lastTransitionTime"), "reason": reason, "message": msg})
+    };
+    status.insert(
+        "conditions".into(),
+        json!([
+            cond(
+                "Available",
+                "MinimumReplicasAvailable",
+                "Deployment has minimum availability.".into(),
+                &obj
+            ),
+            cond(
+                "Progressing",
+                "NewReplicaSetAvailable",
+                format!("ReplicaSet \"{name}\" has successfully progressed."),
+                &obj
+            ),
+        ]),
+    );
+    let status = Value::Object(status);
+    if obj.get("status") == Some(&status) {
+        return;
+    }
+    let mut new = obj;
+    if let Some(m) = new.as_object_mut() {
+        m.insert("status".into(), status);
+    }
+    txn.put("deployments.apps", k, new);
+}

@@ -80,6 +80,11 @@ pub fn resource_list(group: &str, version: &str) -> Option<Value> {
     let mut entries = Vec::new();
     for r in list {
         entries.push(resource_entry(r));
+        if matches!(r.kind, "Deployment" | "ReplicaSet") {
+            entries.push(json!({"name": format!("{}/scale", r.plural), "singularName": "", "namespaced": true,
+                                "group": "autoscaling", "version": "v1", "kind": "Scale",
+                                "verbs": ["get", "patch", "update"]}));
+        }
         if r.status {
             entries.push(json!({"name": format!("{}/status", r.plural), "singularName": "", "namespaced": r.namespaced,
                                 "kind": r.kind, "verbs": ["get", "patch", "update"]}));

@@ -47,6 +47,9 @@ struct Args {
     /// Seconds between periodic BOOKMARK events on watches that allow them.
     #[arg(long, env = "KUBE_LOCAL_BOOKMARK_INTERVAL", default_value_t = 60)]
     bookmark_interval: u64,
+    /// Report every Deployment as rolled out (no Pods are run), so `kubectl rollout status` completes.
+    #[arg(long, env = "KUBE_LOCAL_SIMULATE_DEPLOYMENTS")]
+    simulate_deployments: bool,
     /// Log format on stderr: json or text.
     #[arg(long, env = "LOG_FORMAT", default_value = "json")]
     log_format: String,
@@ -127,6 +130,36 @@ async fn run(args: Args) -> Result<(), StartError> {
             api::reap_namespaces(&reaper_store);
         }
     });
+    if args.simulate_deployments {
+        let sim_store = store.clone();
+        let mut rx = store.subscribe();
+        tokio::spawn(async move {
+            loop {
+                match rx.recv().await {
+                    Ok(change)
+                        if change.storage == "deployments.apps"
+                            && change.kind != store::ChangeKind::Deleted =>
+                    {
+                        let meta = |k: &str| {
+                            change
+                                .object
+                                .pointer(&format!("/metadata/{k}"))
+                                .and_then(serde_json::Value::as_str)
+                                .unwrap_or("")
+                                .to_string()
+                        };
+                        api::simulate_deployment_status(
+                            &sim_store,
+                            &meta("namespace"),
+                            &meta("name"),
+                        );
+                    }
+                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+    }
     let app = axum::Router::new().fallback(move |req: axum::extract::Request| {
         let state = state.clone();
         async move { server::handle(state, req).await }

@@ -213,8 +213,9 @@ async fn route(state: &Arc<AppState>, req: Request) -> Response {
     let Some((def, namespace, name, sub)) = resolve(group, version, rest) else {
         return error_response(&ApiError::UnknownResource);
     };
+    let has_scale = matches!(def.kind, "Deployment" | "ReplicaSet");
     if let Some(s) = &sub
-        && (s != "status" || !def.status)
+        && !((s == "status" && def.status) || (s == "scale" && has_scale))
     {
         return error_response(&ApiError::UnknownResource);
     }
@@ -261,6 +262,17 @@ async fn route(state: &Arc<AppState>, req: Request) -> Response {
         .cloned()
         .unwrap_or_else(|| "Metadata".into());
     let store = &state.store;
+    if areq.sub.as_deref() == Some("scale") {
+        let result = match method {
+            Method::GET => api::get_scale(store, &areq),
+            Method::PUT | Method::PATCH => api::update_scale(store, &areq),
+            _ => Err(ApiError::MethodNotAllowed),
+        };
+        return match result {
+            Ok((code, body)) => json_response(code, &body),
+            Err(e) => error_response(&e),
+        };
+    }
     let result = match (&method, areq.name.is_some()) {
         (&Method::GET, false) => {
             if query.get("watch").is_some_and(|w| w == "true" || w == "1") {
@@ -374,6 +386,12 @@ fn watch(
         Some(Ok(r)) => Some(r),
         None => None,
     };
+    // Streaming lists: the current state as ADDED events, then a bookmark marking their end.
+    let initial_events = req
+        .query
+        .get("sendInitialEvents")
+        .is_some_and(|v| v == "true");
+    let start_rv = if initial_events { None } else { start_rv };
     let timeout = req
         .query
         .get("timeoutSeconds")
@@ -466,6 +484,12 @@ fn watch(
                 return;
             }
         }
+        if initial_events && bookmarks {
+            let bm = bookmark(def, last_rv, true);
+            if tx.send(event_line("BOOKMARK", &bm)).await.is_err() {
+                return;
+            }
+        }
         let deadline = tokio::time::Instant::now() + timeout;
         // The final bookmark goes out shortly before the deadline, as kube-apiserver does.
         let final_bookmark = deadline
@@ -501,9 +525,7 @@ fn watch(
                 _ = tokio::time::sleep_until(deadline) => return,
                 _ = tokio::time::sleep_until(wake) => {
                     if bookmarks {
-                        let bm = json!({"kind": if def.view == crate::resources::View::EventsV1 { "Event" } else { def.kind },
-                            "apiVersion": def.api_version(),
-                            "metadata": {"resourceVersion": last_rv.to_string(), "creationTimestamp": null}});
+                        let bm = bookmark(def, last_rv, false);
                         if tx.send(event_line("BOOKMARK", &bm)).await.is_err() {
                             return;
                         }
@@ -531,6 +553,20 @@ fn watch(
         HeaderValue::from_static("no-cache, private"),
     );
     resp
+}
+
+/// An otherwise empty object carrying the resourceVersion a client may resume from.
+fn bookmark(def: &ResourceDef, rv: u64, initial_events_end: bool) -> Value {
+    let kind = if def.view == crate::resources::View::EventsV1 {
+        "Event"
+    } else {
+        def.kind
+    };
+    let mut meta = json!({"resourceVersion": rv.to_string(), "creationTimestamp": null});
+    if initial_events_end {
+        meta["annotations"] = json!({"k8s.io/initial-events-end": "true"});
+    }
+    json!({"kind": kind, "apiVersion": def.api_version(), "metadata": meta})
 }
 
 /// Turns a store change into the event this watch sees (namespace and selector filtering,

@@ -81,6 +81,11 @@ impl Store {
         })
     }
 
+    /// Live changes from now on (for in-process controllers).
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Change>> {
+        self.tx.subscribe()
+    }
+
     pub fn txn(&self) -> Txn<'_> {
         // A poisoned lock only means another request panicked mid-write; the data is still
         // a consistent JSON map, so keep serving.

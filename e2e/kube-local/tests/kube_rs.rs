@@ -981,3 +981,41 @@ async fn bearer_token_is_required_when_configured() {
         .expect_err("401");
     assert_eq!(api_code(&err), Some(401));
 }
+
+#[tokio::test]
+async fn streaming_list_watcher_gets_initial_objects_and_init_done_bookmark() {
+    let srv = Server::start(&[]);
+    let client = srv.client().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    let cm = |n: &str| -> ConfigMap {
+        serde_json::from_value(json!({"metadata": {"name": n}})).expect("cm")
+    };
+    api.create(&PostParams::default(), &cm("before"))
+        .await
+        .expect("create");
+    let mut stream = watcher(api.clone(), watcher::Config::default().streaming_lists()).boxed();
+    let mut initial = Vec::new();
+    // InitDone only comes after the bookmark annotated k8s.io/initial-events-end.
+    let init = async {
+        loop {
+            match stream.try_next().await.expect("watcher ok") {
+                Some(watcher::Event::InitApply(c)) => initial.push(c.name_any()),
+                Some(watcher::Event::InitDone) => return,
+                Some(_) => {}
+                None => panic!("stream ended"),
+            }
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), init)
+        .await
+        .expect("InitDone in time");
+    assert_eq!(initial, ["before"]);
+    api.create(&PostParams::default(), &cm("after"))
+        .await
+        .expect("create");
+    let next = tokio::time::timeout(Duration::from_secs(10), stream.try_next())
+        .await
+        .expect("in time")
+        .expect("ok");
+    assert!(matches!(next, Some(watcher::Event::Apply(c)) if c.name_any() == "after"));
+}

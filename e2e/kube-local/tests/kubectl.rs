@@ -623,3 +623,43 @@ fn get_resolves_short_names_and_prints_server_tables() {
         missing.stderr
     );
 }
+
+#[test]
+fn scale_and_rollout_status_complete_with_simulated_deployments() {
+    let k = require_kubectl!();
+    let srv = Server::start(&["--simulate-deployments"]);
+    apply_app(&k, &srv);
+    let out = ok(
+        &k,
+        &srv,
+        &[
+            "rollout",
+            "status",
+            "deploy/web",
+            "-n",
+            "kubectl",
+            "--timeout=10s",
+        ],
+    );
+    assert!(out.contains("successfully rolled out"), "{out}");
+    let out = ok(
+        &k,
+        &srv,
+        &["scale", "deploy/web", "-n", "kubectl", "--replicas=3"],
+    );
+    assert!(out.contains("deployment.apps/web scaled"), "{out}");
+    let got = ok(
+        &k,
+        &srv,
+        &[
+            "get",
+            "deploy",
+            "web",
+            "-n",
+            "kubectl",
+            "-o",
+            "jsonpath={.spec.replicas} {.status.availableReplicas}",
+        ],
+    );
+    assert_eq!(got, "3 3");
+}
