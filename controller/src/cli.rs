@@ -255,6 +255,7 @@ impl Common {
                 class_name: self.ingress_class.clone(),
                 controller_name: self.controller_name.clone(),
                 namespaces: self.namespaces(),
+                owner_id: self.owner_id.clone(),
             },
             node_address_types,
         })

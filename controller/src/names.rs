@@ -7,6 +7,10 @@ pub const FINALIZER: &str = "edgio-ingress.dev/cleanup";
 /// Prefix of every annotation this controller reads.
 pub const ANNOTATION_PREFIX: &str = "edgio-ingress.dev/";
 
+/// Ingress scope, written by the controller together with the finalizer: the owner id whose
+/// finalizer it is. Several controllers share the finalizer name; each releases only its own.
+pub const ANNOTATION_OWNER: &str = "edgio-ingress.dev/owner";
+
 /// Ingress scope. Comma list of published protocols: `http,https` (default), `https` or `http`.
 pub const ANNOTATION_PUBLISHED_PROTOCOLS: &str = "edgio-ingress.dev/published-protocols";
 

@@ -312,6 +312,7 @@ pub fn class_config() -> ClassConfig {
         class_name: CLASS.into(),
         controller_name: CONTROLLER.into(),
         namespaces: Vec::new(),
+        owner_id: "cluster-a".into(),
     }
 }
 
@@ -331,7 +332,10 @@ pub fn settings_with_origin(owner: &str, origin: &str, origin_name: &str) -> Pla
             origin_name: origin_name.into(),
             ttl: 60,
         },
-        class: class_config(),
+        class: ClassConfig {
+            owner_id: owner.into(),
+            ..class_config()
+        },
         node_address_types: vec!["ExternalIP".into(), "InternalIP".into()],
     }
 }

@@ -6,7 +6,8 @@ use k8s_openapi::api::networking::v1::{Ingress, IngressClass};
 use kube::ResourceExt;
 
 use crate::names::{
-    CDN_LABEL_KEY, CDN_LABEL_VALUE, DEFAULT_CLASS_ANNOTATION, FINALIZER, LEGACY_CLASS_ANNOTATION,
+    ANNOTATION_OWNER, CDN_LABEL_KEY, CDN_LABEL_VALUE, DEFAULT_CLASS_ANNOTATION, FINALIZER,
+    LEGACY_CLASS_ANNOTATION,
 };
 
 /// The class name and controller name this controller answers to.
@@ -16,6 +17,8 @@ pub struct ClassConfig {
     pub controller_name: String,
     /// Empty = every namespace.
     pub namespaces: Vec<String>,
+    /// Our owner id: written next to our finalizer, so we never release another owner's.
+    pub owner_id: String,
 }
 
 impl ClassConfig {
@@ -83,6 +86,20 @@ pub fn has_finalizer(ingress: &Ingress) -> bool {
     ingress.finalizers().iter().any(|f| f == FINALIZER)
 }
 
+/// The owner id recorded next to the finalizer, if any.
+pub fn finalizer_owner(ingress: &Ingress) -> Option<&str> {
+    ingress
+        .annotations()
+        .get(ANNOTATION_OWNER)
+        .map(String::as_str)
+}
+
+/// Our finalizer is on the Ingress and no other owner id claims it (an Ingress finalized before
+/// the owner annotation existed counts as ours).
+pub fn finalizer_is_ours(ingress: &Ingress, owner_id: &str) -> bool {
+    has_finalizer(ingress) && finalizer_owner(ingress).is_none_or(|o| o == owner_id)
+}
+
 pub fn lifecycle(
     ingress: &Ingress,
     classes: &[Arc<IngressClass>],
@@ -90,7 +107,10 @@ pub fn lifecycle(
 ) -> Lifecycle {
     let deleting = ingress.metadata.deletion_timestamp.is_some();
     let ours = config.is_ours(ingress, classes);
-    match (ours && !deleting, has_finalizer(ingress)) {
+    match (
+        ours && !deleting,
+        finalizer_is_ours(ingress, &config.owner_id),
+    ) {
         (true, _) => Lifecycle::Publish,
         (false, true) => Lifecycle::Cleanup,
         (false, false) => Lifecycle::Ignore,
@@ -215,6 +235,24 @@ mod tests {
                 "deleting without finalizer",
                 ingress("a").deleting().build(),
                 Lifecycle::Ignore,
+            ),
+            (
+                "another owner's finalizer is not ours to release",
+                ingress("a")
+                    .class(Some("other"))
+                    .finalizer()
+                    .annotation(ANNOTATION_OWNER, "cluster-b")
+                    .build(),
+                Lifecycle::Ignore,
+            ),
+            (
+                "our recorded finalizer on a departed Ingress",
+                ingress("a")
+                    .class(Some("other"))
+                    .finalizer()
+                    .annotation(ANNOTATION_OWNER, "cluster-a")
+                    .build(),
+                Lifecycle::Cleanup,
             ),
         ];
         for (what, ing, want) in table {

@@ -21,11 +21,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::engine::{Engine, Note, Outcome};
 use super::error::ReconcileError;
-use crate::ingress::class::has_finalizer;
+use crate::ingress::class::{finalizer_owner, has_finalizer};
 use crate::ingress::nodes::node_is_usable;
 use crate::ingress::{Cluster, Lifecycle, lifecycle};
 use crate::metrics::Metrics;
-use crate::names::{FIELD_MANAGER, FINALIZER};
+use crate::names::{ANNOTATION_OWNER, FIELD_MANAGER, FINALIZER};
 use crate::status;
 
 /// Notes as (warning, reason, message), for comparing passes.
@@ -136,20 +136,36 @@ impl Context {
     }
 }
 
-async fn add_finalizer(api: &Api<Ingress>, ing: &Ingress) -> Result<(), kube::Error> {
-    let patch = if ing.finalizers().is_empty() {
-        json!([
-            {"op": "test", "path": "/metadata/finalizers", "value": null},
-            {"op": "add", "path": "/metadata/finalizers", "value": [FINALIZER]},
-        ])
-    } else {
-        json!([
-            {"op": "test", "path": "/metadata/resourceVersion", "value": ing.resource_version()},
-            {"op": "add", "path": "/metadata/finalizers/-", "value": FINALIZER},
-        ])
-    };
+/// JSON Pointer for an annotation key (`/` in keys is escaped as `~1`).
+fn annotation_path(key: &str) -> String {
+    format!(
+        "/metadata/annotations/{}",
+        key.replace('~', "~0").replace('/', "~1")
+    )
+}
+
+/// Adds our finalizer and records our owner id next to it, guarded by the resourceVersion we saw
+/// (a stale copy is refused and retried with the fresh object).
+async fn add_finalizer(
+    api: &Api<Ingress>,
+    ing: &Ingress,
+    owner_id: &str,
+) -> Result<(), kube::Error> {
+    let mut ops = vec![json!({
+        "op": "test", "path": "/metadata/resourceVersion", "value": ing.resource_version()
+    })];
+    if !has_finalizer(ing) {
+        ops.push(match ing.metadata.finalizers {
+            None => json!({"op": "add", "path": "/metadata/finalizers", "value": [FINALIZER]}),
+            Some(_) => json!({"op": "add", "path": "/metadata/finalizers/-", "value": FINALIZER}),
+        });
+    }
+    ops.push(match ing.metadata.annotations {
+        None => json!({"op": "add", "path": "/metadata/annotations", "value": {ANNOTATION_OWNER: owner_id}}),
+        Some(_) => json!({"op": "add", "path": annotation_path(ANNOTATION_OWNER), "value": owner_id}),
+    });
     let patch: json_patch::Patch =
-        serde_json::from_value(patch).map_err(kube::Error::SerdeError)?;
+        serde_json::from_value(serde_json::Value::Array(ops)).map_err(kube::Error::SerdeError)?;
     api.patch(
         &ing.name_any(),
         &PatchParams::default(),
@@ -159,17 +175,21 @@ async fn add_finalizer(api: &Api<Ingress>, ing: &Ingress) -> Result<(), kube::Er
     Ok(())
 }
 
+/// Removes our finalizer (and our owner annotation); an Ingress already gone is fine.
 async fn remove_finalizer(api: &Api<Ingress>, ing: &Ingress) -> Result<(), kube::Error> {
     let Some(index) = ing.finalizers().iter().position(|f| f == FINALIZER) else {
         return Ok(());
     };
     let path = format!("/metadata/finalizers/{index}");
-    let patch = json!([
-        {"op": "test", "path": path, "value": FINALIZER},
-        {"op": "remove", "path": path},
-    ]);
+    let mut ops = vec![
+        json!({"op": "test", "path": path, "value": FINALIZER}),
+        json!({"op": "remove", "path": path}),
+    ];
+    if finalizer_owner(ing).is_some() {
+        ops.push(json!({"op": "remove", "path": annotation_path(ANNOTATION_OWNER)}));
+    }
     let patch: json_patch::Patch =
-        serde_json::from_value(patch).map_err(kube::Error::SerdeError)?;
+        serde_json::from_value(serde_json::Value::Array(ops)).map_err(kube::Error::SerdeError)?;
     match api
         .patch(
             &ing.name_any(),
@@ -179,7 +199,6 @@ async fn remove_finalizer(api: &Api<Ingress>, ing: &Ingress) -> Result<(), kube:
         .await
     {
         Ok(_) => Ok(()),
-        // Already gone: nothing left to release.
         Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
         Err(e) => Err(e),
     }
@@ -266,8 +285,9 @@ async fn reconcile_inner(ing: &Ingress, ctx: &Context) -> Result<Action, Reconci
             Ok(Action::await_change())
         }
         Lifecycle::Publish => {
-            if !has_finalizer(ing) {
-                add_finalizer(&api, ing)
+            let owner = ctx.engine.settings.rules.owner_id.as_str();
+            if !has_finalizer(ing) || finalizer_owner(ing) != Some(owner) {
+                add_finalizer(&api, ing, owner)
                     .await
                     .map_err(kube_err("add finalizer", ing))?;
             }

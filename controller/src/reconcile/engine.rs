@@ -309,7 +309,9 @@ impl Engine {
         let pending: BTreeSet<(String, String)> = cluster
             .ingresses
             .iter()
-            .filter(|i| crate::ingress::class::has_finalizer(i))
+            .filter(|i| {
+                crate::ingress::class::finalizer_is_ours(i, self.settings.rules.owner_id.as_str())
+            })
             .map(|i| (i.namespace().unwrap_or_default(), i.name_any()))
             .collect();
         let keep: BTreeSet<(String, String)> = live.union(&pending).cloned().collect();
