@@ -196,7 +196,10 @@ fn push_json_escape(out: &mut Vec<u8>, c: char) {
 
 /// Where repr output goes: counted (for the pprint width decision) or HTML-escaped.
 trait Sink {
+    /// Text that may need escaping.
     fn push(&mut self, text: &[u8]);
+    /// Text known to need no escaping (repr punctuation).
+    fn raw(&mut self, text: &[u8]);
 }
 
 struct Count(usize);
@@ -206,6 +209,10 @@ impl Sink for Count {
         // Width in characters, as pprint measures it.
         self.0 += text.iter().filter(|&&b| b & 0xc0 != 0x80).count();
     }
+
+    fn raw(&mut self, text: &[u8]) {
+        self.0 += text.len();
+    }
 }
 
 struct Html<'a>(&'a mut Vec<u8>);
@@ -214,11 +221,20 @@ impl Sink for Html<'_> {
     fn push(&mut self, text: &[u8]) {
         push_html_escaped(self.0, text);
     }
+
+    fn raw(&mut self, text: &[u8]) {
+        self.0.extend_from_slice(text);
+    }
 }
 
 /// Escapes text for HTML element content. The output never goes into an attribute, so `&`, `<`
 /// and `>` are what can change its meaning; quotes stay readable for curl users.
 pub fn push_html_escaped(out: &mut Vec<u8>, text: &[u8]) {
+    // Most echoed strings are short and clean: a plain scan beats setting up a SIMD search.
+    if text.len() < 64 && !text.iter().any(|&b| matches!(b, b'&' | b'<' | b'>')) {
+        out.extend_from_slice(text);
+        return;
+    }
     let mut start = 0;
     for i in memchr::memchr3_iter(b'&', b'<', b'>', text) {
         let esc: &[u8] = match text[i] {
@@ -234,18 +250,18 @@ pub fn push_html_escaped(out: &mut Vec<u8>, text: &[u8]) {
 }
 
 fn headers_repr(headers: Headers<'_>, sep: &[u8], sink: &mut impl Sink) {
-    sink.push(b"[");
+    sink.raw(b"[");
     headers.for_each(|i, name, value| {
         if i > 0 {
-            sink.push(sep);
+            sink.raw(sep);
         }
-        sink.push(b"(");
+        sink.raw(b"(");
         str_repr(name, sink);
-        sink.push(b", ");
+        sink.raw(b", ");
         str_repr(value, sink);
-        sink.push(b")");
+        sink.raw(b")");
     });
-    sink.push(b"]");
+    sink.raw(b"]");
 }
 
 /// Python's `repr()` of a str: single quotes unless the text has `'` and no `"`.
@@ -258,22 +274,22 @@ fn str_repr(bytes: &[u8], sink: &mut impl Sink) {
         special |= !(0x20..0x7f).contains(&b) || b == b'\\';
     }
     let quote = if single && !double { b'"' } else { b'\'' };
-    sink.push(&[quote]);
+    sink.raw(&[quote]);
     if !(special || (single && double)) {
         sink.push(bytes);
     } else {
         let mut tmp = [0u8; 4];
         for c in decode_chars(bytes) {
             match c {
-                '\\' => sink.push(b"\\\\"),
-                '\n' => sink.push(b"\\n"),
-                '\r' => sink.push(b"\\r"),
-                '\t' => sink.push(b"\\t"),
-                c if c as u32 == u32::from(quote) => sink.push(&[b'\\', quote]),
+                '\\' => sink.raw(b"\\\\"),
+                '\n' => sink.raw(b"\\n"),
+                '\r' => sink.raw(b"\\r"),
+                '\t' => sink.raw(b"\\t"),
+                c if c as u32 == u32::from(quote) => sink.raw(&[b'\\', quote]),
                 c if (c as u32) < 0x20 || (0x7f..=0xa0).contains(&(c as u32)) => {
                     const HEX: &[u8; 16] = b"0123456789abcdef";
                     let v = c as u32;
-                    sink.push(&[
+                    sink.raw(&[
                         b'\\',
                         b'x',
                         HEX[((v >> 4) & 0xf) as usize],
@@ -284,7 +300,7 @@ fn str_repr(bytes: &[u8], sink: &mut impl Sink) {
             }
         }
     }
-    sink.push(&[quote]);
+    sink.raw(&[quote]);
 }
 
 #[cfg(test)]

@@ -4,12 +4,15 @@
 //! listening sockets: a connection stays on the thread that accepted it, so requests never cross
 //! threads and per-connection state needs no locks. The main thread only waits for signals.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use hyper::server::conn::http1;
@@ -84,7 +87,8 @@ pub fn run(cfg: Config) -> Result<(), ServerError> {
         .max_header_size(cfg.max_header_size)
         .max_buf_size(cfg.max_header_size + READ_BUF_EXTRA)
         .keep_alive(true)
-        .half_close(false);
+        .half_close(false)
+        .writev(false);
 
     let threads = cfg.threads;
     let shutdown_timeout = cfg.shutdown_timeout;
@@ -193,10 +197,90 @@ impl Signals {
 struct Worker {
     shared: Arc<Shared>,
     handler: Rc<handler::Worker>,
-    stopping: Cell<bool>,
-    stop: Notify,
+    stop: StopFlag,
     conns: Cell<usize>,
     idle: Notify,
+}
+
+/// The stop signal for one worker's tasks. Every connection task polls it alongside its
+/// connection, so polling is a flag check (tokio's `Notify` takes a lock per poll).
+#[derive(Default)]
+struct StopFlag {
+    stopped: Cell<bool>,
+    wakers: RefCell<Vec<Option<Waker>>>,
+    free: RefCell<Vec<usize>>,
+}
+
+impl StopFlag {
+    fn is_set(&self) -> bool {
+        self.stopped.get()
+    }
+
+    fn set(&self) {
+        self.stopped.set(true);
+        let wakers = std::mem::take(&mut *self.wakers.borrow_mut());
+        self.free.borrow_mut().clear();
+        for w in wakers.into_iter().flatten() {
+            w.wake();
+        }
+    }
+
+    fn wait(&self) -> Stopped<'_> {
+        Stopped {
+            flag: self,
+            slot: None,
+        }
+    }
+}
+
+/// Resolves once the worker is told to stop.
+struct Stopped<'a> {
+    flag: &'a StopFlag,
+    slot: Option<usize>,
+}
+
+impl Future for Stopped<'_> {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        if this.flag.is_set() {
+            return Poll::Ready(());
+        }
+        let mut wakers = this.flag.wakers.borrow_mut();
+        match this.slot.and_then(|i| wakers.get_mut(i)) {
+            Some(Some(w)) if w.will_wake(cx.waker()) => {}
+            Some(entry) => *entry = Some(cx.waker().clone()),
+            None => {
+                let waker = Some(cx.waker().clone());
+                let i = match this.flag.free.borrow_mut().pop() {
+                    Some(i) if i < wakers.len() => {
+                        wakers[i] = waker;
+                        i
+                    }
+                    _ => {
+                        wakers.push(waker);
+                        wakers.len() - 1
+                    }
+                };
+                this.slot = Some(i);
+            }
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for Stopped<'_> {
+    fn drop(&mut self) {
+        // Free the slot so the list stays as long as the number of live connections.
+        if let Some(i) = self.slot
+            && !self.flag.is_set()
+            && let Some(entry) = self.flag.wakers.borrow_mut().get_mut(i)
+        {
+            *entry = None;
+            self.flag.free.borrow_mut().push(i);
+        }
+    }
 }
 
 fn worker(
@@ -218,8 +302,7 @@ fn worker(
         let w = Rc::new(Worker {
             shared,
             handler,
-            stopping: Cell::new(false),
-            stop: Notify::new(),
+            stop: StopFlag::default(),
             conns: Cell::new(0),
             idle: Notify::new(),
         });
@@ -229,8 +312,7 @@ fn worker(
         }
         // A dropped sender also means stop.
         let _ = stop_rx.wait_for(|&stop| stop).await;
-        w.stopping.set(true);
-        w.stop.notify_waiters();
+        w.stop.set();
         while w.conns.get() > 0 {
             w.idle.notified().await;
         }
@@ -241,12 +323,9 @@ fn worker(
 
 async fn accept_loop(listener: TcpListener, w: Rc<Worker>) {
     loop {
-        if w.stopping.get() {
-            return;
-        }
         let accepted = tokio::select! {
             biased;
-            _ = w.stop.notified() => return,
+            _ = w.stop.wait() => return,
             r = listener.accept() => r,
         };
         match accepted {
@@ -328,20 +407,13 @@ async fn serve(stream: TcpStream, peer: SocketAddr, w: Rc<Worker>) {
     let conn = w.shared.http.serve_connection(io, svc);
     tokio::pin!(conn);
 
-    let result = if w.stopping.get() {
-        conn.as_mut().graceful_shutdown();
-        conn.await
-    } else {
-        let stop = w.stop.notified();
-        tokio::pin!(stop);
-        tokio::select! {
-            biased;
-            r = conn.as_mut() => r,
-            _ = stop => {
-                // Finishes the request in flight (if any), then closes.
-                conn.as_mut().graceful_shutdown();
-                conn.await
-            }
+    let result = tokio::select! {
+        biased;
+        r = conn.as_mut() => r,
+        _ = w.stop.wait() => {
+            // Finishes the request in flight (if any), then closes.
+            conn.as_mut().graceful_shutdown();
+            conn.await
         }
     };
     if let Err(e) = result {
