@@ -22,7 +22,10 @@ pub struct ClusterTier {
 
 impl ClusterTier {
     pub fn new(kubeconfig: PathBuf) -> Self {
-        Self { kubeconfig, replicas: "2".to_owned() }
+        Self {
+            kubeconfig,
+            replicas: "2".to_owned(),
+        }
     }
 
     async fn kubectl(&self, args: &[&str]) -> Result<String> {
@@ -57,12 +60,20 @@ impl Platform for ClusterTier {
     async fn stop_controller(&mut self) -> Result<bool> {
         let deploy = format!("deployment/{CONTROLLER_DEPLOYMENT}");
         let replicas = self
-            .kubectl(&["-n", CONTROLLER_NAMESPACE, "get", &deploy, "-o", "jsonpath={.spec.replicas}"])
+            .kubectl(&[
+                "-n",
+                CONTROLLER_NAMESPACE,
+                "get",
+                &deploy,
+                "-o",
+                "jsonpath={.spec.replicas}",
+            ])
             .await?;
         if !replicas.trim().is_empty() {
             self.replicas = replicas.trim().to_owned();
         }
-        self.kubectl(&["-n", CONTROLLER_NAMESPACE, "scale", &deploy, "--replicas=0"]).await?;
+        self.kubectl(&["-n", CONTROLLER_NAMESPACE, "scale", &deploy, "--replicas=0"])
+            .await?;
         // A crash, not a graceful stop: no time to finish the work in hand.
         self.kubectl(&[
             "-n",
@@ -81,15 +92,31 @@ impl Platform for ClusterTier {
 
     async fn start_controller(&mut self) -> Result<()> {
         let deploy = format!("deployment/{CONTROLLER_DEPLOYMENT}");
-        self.kubectl(&["-n", CONTROLLER_NAMESPACE, "scale", &deploy, &format!("--replicas={}", self.replicas)])
-            .await?;
+        self.kubectl(&[
+            "-n",
+            CONTROLLER_NAMESPACE,
+            "scale",
+            &deploy,
+            &format!("--replicas={}", self.replicas),
+        ])
+        .await?;
         self.rollout().await
     }
 
     async fn controller_log_tail(&mut self, lines: usize) -> String {
         let tail = format!("--tail={lines}");
         let deploy = format!("deployment/{CONTROLLER_DEPLOYMENT}");
-        match self.kubectl(&["-n", CONTROLLER_NAMESPACE, "logs", &deploy, &tail, "--all-containers"]).await {
+        match self
+            .kubectl(&[
+                "-n",
+                CONTROLLER_NAMESPACE,
+                "logs",
+                &deploy,
+                &tail,
+                "--all-containers",
+            ])
+            .await
+        {
             Ok(text) => text,
             Err(e) => format!("kubectl logs failed: {e:#}"),
         }
@@ -107,7 +134,15 @@ impl Platform for ClusterTier {
         let deploy = format!("deployment/{CONTROLLER_DEPLOYMENT}");
         let out = tokio::time::timeout(
             Duration::from_secs(90),
-            self.kubectl(&["-n", CONTROLLER_NAMESPACE, "exec", &deploy, "--", "/usr/local/bin/edgio-ingress", "plan"]),
+            self.kubectl(&[
+                "-n",
+                CONTROLLER_NAMESPACE,
+                "exec",
+                &deploy,
+                "--",
+                "/usr/local/bin/edgio-ingress",
+                "plan",
+            ]),
         )
         .await??;
         Ok(Some(out))

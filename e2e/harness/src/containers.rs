@@ -14,7 +14,7 @@ use anyhow::{Context, Result, bail};
 use tokio::task::JoinHandle;
 
 use crate::k8s;
-use crate::local::{EDGIO_KEY, EDGIO_SHORTNAME, EDGIO_USER, RESYNC, VULTR_KEY, ZONE, ORIGIN};
+use crate::local::{EDGIO_KEY, EDGIO_SHORTNAME, EDGIO_USER, ORIGIN, RESYNC, VULTR_KEY, ZONE};
 use crate::mocks::MockAdmin;
 use crate::platform::{Env, NodeUrl, Platform, SecondController};
 use crate::report;
@@ -27,11 +27,19 @@ const KUBECONFIG_IN_CONTAINER: &str = "/etc/e2e/kubeconfig";
 
 /// Why the container tier cannot run here, or `None` when a Docker daemon answers.
 pub async fn docker_unavailable() -> Option<String> {
-    match tokio::process::Command::new("docker").arg("info").output().await {
+    match tokio::process::Command::new("docker")
+        .arg("info")
+        .output()
+        .await
+    {
         Err(e) => Some(format!("docker CLI not runnable ({e})")),
         Ok(out) if !out.status.success() => Some(format!(
             "no Docker daemon answers (`docker info` failed: {})",
-            String::from_utf8_lossy(&out.stderr).lines().last().unwrap_or("").trim()
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+                .trim()
         )),
         Ok(_) => None,
     }
@@ -46,7 +54,11 @@ pub async fn docker(args: &[&str]) -> Result<String> {
         .await
         .context("running docker")?;
     if !out.status.success() {
-        bail!("docker {} failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
+        bail!(
+            "docker {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
 }
@@ -73,13 +85,24 @@ impl Drop for ContainerTier {
 /// network. Idempotent.
 fn remove_all_sync(run_id: &str, network: &str) {
     let filter = format!("label={LABEL}={run_id}");
-    if let Ok(out) = std::process::Command::new("docker").args(["ps", "-aq", "--filter", &filter]).output() {
-        let ids: Vec<String> = String::from_utf8_lossy(&out.stdout).split_whitespace().map(str::to_owned).collect();
+    if let Ok(out) = std::process::Command::new("docker")
+        .args(["ps", "-aq", "--filter", &filter])
+        .output()
+    {
+        let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect();
         if !ids.is_empty() {
-            let _ = std::process::Command::new("docker").args(["rm", "-f", "-v"]).args(&ids).output();
+            let _ = std::process::Command::new("docker")
+                .args(["rm", "-f", "-v"])
+                .args(&ids)
+                .output();
         }
     }
-    let _ = std::process::Command::new("docker").args(["network", "rm", network]).output();
+    let _ = std::process::Command::new("docker")
+        .args(["network", "rm", network])
+        .output();
 }
 
 fn image(name: &str) -> String {
@@ -88,14 +111,33 @@ fn image(name: &str) -> String {
 
 impl ContainerTier {
     pub async fn start(dir: &Path) -> Result<ContainerTier> {
-        for name in ["pywai", "controller", "edgio-mock", "vultr-mock", "kube-local"] {
+        for name in [
+            "pywai",
+            "controller",
+            "edgio-mock",
+            "vultr-mock",
+            "kube-local",
+        ] {
             docker(&["image", "inspect", "--format", "{{.Id}}", &image(name)])
                 .await
-                .with_context(|| format!("image {} is missing: run e2e/scripts/build-images.sh debug", image(name)))?;
+                .with_context(|| {
+                    format!(
+                        "image {} is missing: run e2e/scripts/build-images.sh debug",
+                        image(name)
+                    )
+                })?;
         }
-        let run_id = std::env::var("E2E_RUN_ID").unwrap_or_else(|_| format!("{}", std::process::id()));
+        let run_id =
+            std::env::var("E2E_RUN_ID").unwrap_or_else(|_| format!("{}", std::process::id()));
         let network = format!("e2e-{run_id}");
-        docker(&["network", "create", "--label", &format!("{LABEL}={run_id}"), &network]).await?;
+        docker(&[
+            "network",
+            "create",
+            "--label",
+            &format!("{LABEL}={run_id}"),
+            &network,
+        ])
+        .await?;
         // From here on, Drop removes what was made, whatever fails next.
         let mut tier = ContainerTier {
             env: placeholder_env(dir)?,
@@ -110,9 +152,21 @@ impl ContainerTier {
         report::ok(&format!("docker network {network}"));
 
         let vultr_ip = tier
-            .run_container("vultr-mock", &[], &image("vultr-mock"), &[
-                "--listen", "0.0.0.0:8090", "--dns-listen", "0.0.0.0:5353", "--domain", ZONE, "--api-key", VULTR_KEY,
-            ])
+            .run_container(
+                "vultr-mock",
+                &[],
+                &image("vultr-mock"),
+                &[
+                    "--listen",
+                    "0.0.0.0:8090",
+                    "--dns-listen",
+                    "0.0.0.0:5353",
+                    "--domain",
+                    ZONE,
+                    "--api-key",
+                    VULTR_KEY,
+                ],
+            )
             .await?;
         let vultr_base = format!("http://{vultr_ip}:8090");
         wait_http(&format!("{vultr_base}/__admin/state")).await?;
@@ -121,9 +175,21 @@ impl ContainerTier {
         let user = format!("{EDGIO_USER}:{EDGIO_KEY}:{EDGIO_SHORTNAME}");
         let dns = format!("{vultr_ip}:5353");
         let edgio_ip = tier
-            .run_container("edgio-mock", &[], &image("edgio-mock"), &[
-                "--listen", "0.0.0.0:8081", "--edge-listen", "0.0.0.0:8082", "--user", &user, "--dns-server", &dns,
-            ])
+            .run_container(
+                "edgio-mock",
+                &[],
+                &image("edgio-mock"),
+                &[
+                    "--listen",
+                    "0.0.0.0:8081",
+                    "--edge-listen",
+                    "0.0.0.0:8082",
+                    "--user",
+                    &user,
+                    "--dns-server",
+                    &dns,
+                ],
+            )
             .await?;
         let edgio_base = format!("http://{edgio_ip}:8081");
         wait_http(&format!("{edgio_base}/__admin/state")).await?;
@@ -131,9 +197,17 @@ impl ContainerTier {
 
         // kube-local writes its kubeconfig; the image runs as non-root, so it gets a tmpfs.
         let kube_ip = tier
-            .run_container("kube-local", &["--tmpfs", "/tmp:mode=1777"], &image("kube-local"), &[
-                "--listen", "0.0.0.0:6443", "--kubeconfig", "/tmp/kubeconfig",
-            ])
+            .run_container(
+                "kube-local",
+                &["--tmpfs", "/tmp:mode=1777"],
+                &image("kube-local"),
+                &[
+                    "--listen",
+                    "0.0.0.0:6443",
+                    "--kubeconfig",
+                    "/tmp/kubeconfig",
+                ],
+            )
             .await?;
         let server = format!("http://{kube_ip}:6443");
         wait_http(&format!("{server}/version")).await?;
@@ -141,11 +215,17 @@ impl ContainerTier {
         write_kubeconfig(&kubeconfig, &server)?;
         report::ok(&format!("kube-local at {server}"));
 
-        let node_ip = tier.run_container("node", &[], &image("pywai"), &["--listen", "0.0.0.0:8000"]).await?;
+        let node_ip = tier
+            .run_container("node", &[], &image("pywai"), &["--listen", "0.0.0.0:8000"])
+            .await?;
         let client = k8s::client(&kubeconfig).await?;
-        let node_addr: IpAddr = node_ip.parse().with_context(|| format!("node address {node_ip}"))?;
+        let node_addr: IpAddr = node_ip
+            .parse()
+            .with_context(|| format!("node address {node_ip}"))?;
         k8s::register_node(&client, "e2e-container-node", node_addr).await?;
-        report::ok(&format!("Node e2e-container-node registered with InternalIP {node_ip}"));
+        report::ok(&format!(
+            "Node e2e-container-node registered with InternalIP {node_ip}"
+        ));
         let node_container = tier.container_name("node");
         tier.kubelet = tokio::spawn(kubelet(client.clone(), node_container, run_id.clone()));
 
@@ -197,10 +277,25 @@ impl ContainerTier {
     }
 
     /// `docker run -d` on our network; returns the container's address on it.
-    async fn run_container(&self, role: &str, extra: &[&str], image: &str, args: &[&str]) -> Result<String> {
+    async fn run_container(
+        &self,
+        role: &str,
+        extra: &[&str],
+        image: &str,
+        args: &[&str],
+    ) -> Result<String> {
         let name = self.container_name(role);
         let label = format!("{LABEL}={}", self.run_id);
-        let mut argv: Vec<&str> = vec!["run", "-d", "--name", &name, "--label", &label, "--network", &self.network];
+        let mut argv: Vec<&str> = vec![
+            "run",
+            "-d",
+            "--name",
+            &name,
+            "--label",
+            &label,
+            "--network",
+            &self.network,
+        ];
         argv.extend_from_slice(extra);
         argv.push(image);
         argv.extend_from_slice(args);
@@ -211,20 +306,32 @@ impl ContainerTier {
     fn controller_args(&self, env: &BTreeMap<String, String>, role: &str) -> Vec<String> {
         let mut v = vec![
             "-v".to_owned(),
-            format!("{}:{KUBECONFIG_IN_CONTAINER}:ro", self.env.kubeconfig.display()),
+            format!(
+                "{}:{KUBECONFIG_IN_CONTAINER}:ro",
+                self.env.kubeconfig.display()
+            ),
         ];
         for (k, val) in env {
-            let val = if k == "POD_NAME" { format!("{val}-{role}") } else { val.clone() };
+            let val = if k == "POD_NAME" {
+                format!("{val}-{role}")
+            } else {
+                val.clone()
+            };
             v.push("-e".to_owned());
             v.push(format!("{k}={val}"));
         }
         v
     }
 
-    async fn start_controller_container(&mut self, role: &str, env: &BTreeMap<String, String>) -> Result<String> {
+    async fn start_controller_container(
+        &mut self,
+        role: &str,
+        env: &BTreeMap<String, String>,
+    ) -> Result<String> {
         let extra = self.controller_args(env, role);
         let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
-        self.run_container(role, &extra, &image("controller"), &["run"]).await?;
+        self.run_container(role, &extra, &image("controller"), &["run"])
+            .await?;
         Ok(self.container_name(role))
     }
 
@@ -232,9 +339,15 @@ impl ContainerTier {
     pub async fn shutdown(self) {
         self.kubelet.abort();
         let filter = format!("label={LABEL}={}", self.run_id);
-        if let Ok(names) = docker(&["ps", "-a", "--filter", &filter, "--format", "{{.Names}}"]).await {
+        if let Ok(names) =
+            docker(&["ps", "-a", "--filter", &filter, "--format", "{{.Names}}"]).await
+        {
             for name in names.split_whitespace() {
-                if let Ok(out) = tokio::process::Command::new("docker").args(["logs", name]).output().await {
+                if let Ok(out) = tokio::process::Command::new("docker")
+                    .args(["logs", name])
+                    .output()
+                    .await
+                {
                     let mut text = out.stdout;
                     text.extend_from_slice(&out.stderr);
                     let _ = std::fs::write(self.dir.join(format!("{name}.log")), text);
@@ -268,23 +381,35 @@ fn placeholder_env(dir: &Path) -> Result<Env> {
 }
 
 async fn container_ip(name: &str) -> Result<String> {
-    let ip = docker(&["inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", name]).await?;
+    let ip = docker(&[
+        "inspect",
+        "-f",
+        "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}",
+        name,
+    ])
+    .await?;
     let ip = ip.split_whitespace().next().unwrap_or_default().to_owned();
     if ip.is_empty() {
-        let logs = docker(&["logs", "--tail", "20", name]).await.unwrap_or_default();
+        let logs = docker(&["logs", "--tail", "20", name])
+            .await
+            .unwrap_or_default();
         bail!("container {name} has no address (did it exit?): {logs}");
     }
     Ok(ip)
 }
 
 async fn wait_http(url: &str) -> Result<()> {
-    wait::until(&format!("{url} to answer"), Duration::from_secs(30), || async {
-        match crate::mocks::http_get(url, None).await {
-            Ok(p) if p.status < 500 => Ok(()),
-            Ok(p) => Err(format!("status {}", p.status)),
-            Err(e) => Err(format!("{e:#}")),
-        }
-    })
+    wait::until(
+        &format!("{url} to answer"),
+        Duration::from_secs(30),
+        || async {
+            match crate::mocks::http_get(url, None).await {
+                Ok(p) if p.status < 500 => Ok(()),
+                Ok(p) => Err(format!("status {}", p.status)),
+                Err(e) => Err(format!("{e:#}")),
+            }
+        },
+    )
     .await
 }
 
@@ -307,7 +432,11 @@ async fn kubelet(client: kube::Client, node: String, run_id: String) {
     let mut running: BTreeMap<u16, String> = BTreeMap::new();
     loop {
         if let Ok(wanted) = crate::local::wanted_ports(&client).await {
-            let stale: Vec<u16> = running.keys().filter(|p| !wanted.contains(p)).copied().collect();
+            let stale: Vec<u16> = running
+                .keys()
+                .filter(|p| !wanted.contains(p))
+                .copied()
+                .collect();
             for port in stale {
                 if let Some(name) = running.remove(&port) {
                     let _ = docker(&["rm", "-f", &name]).await;
@@ -322,7 +451,21 @@ async fn kubelet(client: kube::Client, node: String, run_id: String) {
                 let netns = format!("container:{node}");
                 let listen = format!("0.0.0.0:{port}");
                 let _ = docker(&["rm", "-f", &name]).await;
-                match docker(&["run", "-d", "--name", &name, "--label", &label, "--network", &netns, &image("pywai"), "--listen", &listen]).await {
+                match docker(&[
+                    "run",
+                    "-d",
+                    "--name",
+                    &name,
+                    "--label",
+                    &label,
+                    "--network",
+                    &netns,
+                    &image("pywai"),
+                    "--listen",
+                    &listen,
+                ])
+                .await
+                {
                     Ok(_) => {
                         running.insert(port, name);
                     }
@@ -367,10 +510,20 @@ impl Platform for ContainerTier {
     }
 
     async fn controller_log_tail(&mut self, lines: usize) -> String {
-        let Some(name) = &self.controller else { return "(controller not started)".to_owned() };
+        let Some(name) = &self.controller else {
+            return "(controller not started)".to_owned();
+        };
         let n = lines.to_string();
-        match tokio::process::Command::new("docker").args(["logs", "--tail", &n, name]).output().await {
-            Ok(out) => format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+        match tokio::process::Command::new("docker")
+            .args(["logs", "--tail", &n, name])
+            .output()
+            .await
+        {
+            Ok(out) => format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
             Err(e) => format!("docker logs failed: {e}"),
         }
     }
@@ -381,7 +534,9 @@ impl Platform for ContainerTier {
         env.insert("INGRESS_CLASS".into(), second.class.clone());
         env.insert("CONTROLLER_NAME".into(), second.controller_name.clone());
         env.insert("ORIGIN_HOSTNAME".into(), second.origin.clone());
-        let name = self.start_controller_container("controller-second", &env).await?;
+        let name = self
+            .start_controller_container("controller-second", &env)
+            .await?;
         self.second = Some(name);
         Ok(true)
     }
@@ -395,7 +550,12 @@ impl Platform for ContainerTier {
 
     async fn run_plan(&mut self) -> Result<Option<String>> {
         let env = self.controller_env.clone();
-        let mut argv: Vec<String> = vec!["run".into(), "--rm".into(), "--network".into(), self.network.clone()];
+        let mut argv: Vec<String> = vec![
+            "run".into(),
+            "--rm".into(),
+            "--network".into(),
+            self.network.clone(),
+        ];
         argv.push("--label".into());
         argv.push(format!("{LABEL}={}", self.run_id));
         argv.extend(self.controller_args(&env, "plan"));
@@ -403,11 +563,18 @@ impl Platform for ContainerTier {
         argv.push("plan".into());
         let out = tokio::time::timeout(
             Duration::from_secs(90),
-            tokio::process::Command::new("docker").args(&argv).kill_on_drop(true).output(),
+            tokio::process::Command::new("docker")
+                .args(&argv)
+                .kill_on_drop(true)
+                .output(),
         )
         .await
         .context("plan did not finish within 90s")??;
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         if !out.status.success() {
             bail!("edgio-ingress plan failed ({}):\n{text}", out.status);
         }

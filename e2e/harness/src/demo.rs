@@ -13,11 +13,15 @@ use crate::report::{block, say};
 use crate::scenarios::{Selection, Suite};
 
 pub async fn walkthrough<P: Platform>(env: &Env, platform: &mut P, manifests: &Path) -> Result<()> {
-    say("\n1. Apply the article's manifests (Appendix 1-3, corrected) plus the controller and mocks:");
+    say(
+        "\n1. Apply the article's manifests (Appendix 1-3, corrected) plus the controller and mocks:",
+    );
     say(&format!("   $ kubectl apply -k {}", manifests.display()));
     {
         let mut suite = Suite::new(env, platform, manifests);
-        suite.run(&Selection(Some(["apply".to_owned()].into()))).await;
+        suite
+            .run(&Selection(Some(["apply".to_owned()].into())))
+            .await;
         ensure!(suite.report.failed() == 0, "scenario 1 failed; see above");
     }
 
@@ -28,15 +32,29 @@ pub async fn walkthrough<P: Platform>(env: &Env, platform: &mut P, manifests: &P
         .find(|r| r.host == PUBLISHED_HOST && r.has_path(PATH))
         .context("the rule is gone")?;
     block(
-        &format!("GET {}/__admin/state (instance {})", env.edgio.base, rule.uuid),
+        &format!(
+            "GET {}/__admin/state (instance {})",
+            env.edgio.base, rule.uuid
+        ),
         &serde_json::to_string_pretty(&rule.raw["body"]).unwrap_or_default(),
     );
 
-    say(&format!("\n3. Its origin {} is a round-robin name in the Vultr mock's DNS:", env.origin));
+    say(&format!(
+        "\n3. Its origin {} is a round-robin name in the Vultr mock's DNS:",
+        env.origin
+    ));
     let ips = mocks::resolve_a(env.dns, &env.origin).await?;
     block(
-        &format!("dig @{} -p {} {} A +short", env.dns.ip(), env.dns.port(), env.origin),
-        &ips.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"),
+        &format!(
+            "dig @{} -p {} {} A +short",
+            env.dns.ip(),
+            env.dns.port(),
+            env.origin
+        ),
+        &ips.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n"),
     );
 
     say("\n4. The Ingress shows the published host:");
@@ -49,7 +67,9 @@ pub async fn walkthrough<P: Platform>(env: &Env, platform: &mut P, manifests: &P
         curl(&url, None).await?;
     }
     curl(&format!("{}{PATH}", env.edge), Some(PUBLISHED_HOST)).await?;
-    say("   The second answer shows what the CDN added: X-Forwarded-For, X-Forwarded-Host, Via and");
+    say(
+        "   The second answer shows what the CDN added: X-Forwarded-For, X-Forwarded-Host, Via and",
+    );
     say("   the controller's ownership header X-Edgio-Ingress-Owner.");
     Ok(())
 }
@@ -63,8 +83,22 @@ async fn curl(url: &str, host: Option<&str>) -> Result<()> {
         args.push(format!("Host: {h}"));
     }
     args.push(url.to_owned());
-    let shown = format!("curl {}", args.iter().map(|a| if a.contains(' ') { format!("'{a}'") } else { a.clone() }).collect::<Vec<_>>().join(" "));
-    let body = match tokio::process::Command::new("curl").args(&args).output().await {
+    let shown = format!(
+        "curl {}",
+        args.iter()
+            .map(|a| if a.contains(' ') {
+                format!("'{a}'")
+            } else {
+                a.clone()
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
+    let body = match tokio::process::Command::new("curl")
+        .args(&args)
+        .output()
+        .await
+    {
         Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).into_owned(),
         _ => {
             let page = mocks::http_get(url, host).await?;

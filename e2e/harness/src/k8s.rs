@@ -66,13 +66,21 @@ pub async fn register_node(client: &kube::Client, name: &str, ip: IpAddr) -> Res
                 "kubernetes.io/hostname": name, "kubernetes.io/os": "linux"}},
             "spec": {}
         }))?;
-        nodes.create(&PostParams::default(), &node).await.with_context(|| format!("create node {name}"))?;
+        nodes
+            .create(&PostParams::default(), &node)
+            .await
+            .with_context(|| format!("create node {name}"))?;
     }
     set_node_status(client, name, ip, true).await
 }
 
 /// Writes a Node's status (address and Ready condition), as a kubelet's heartbeat would.
-pub async fn set_node_status(client: &kube::Client, name: &str, ip: IpAddr, ready: bool) -> Result<()> {
+pub async fn set_node_status(
+    client: &kube::Client,
+    name: &str,
+    ip: IpAddr,
+    ready: bool,
+) -> Result<()> {
     let nodes: Api<Node> = Api::all(client.clone());
     let now = k8s_openapi::jiff::Timestamp::now().to_string();
     let status = json!({"status": {
@@ -109,7 +117,11 @@ pub async fn ready_node_ips(client: &kube::Client) -> Result<BTreeSet<std::net::
     let nodes: Api<Node> = Api::all(client.clone());
     let mut ips = BTreeSet::new();
     for node in nodes.list(&ListParams::default()).await?.items {
-        let unschedulable = node.spec.as_ref().and_then(|s| s.unschedulable).unwrap_or(false);
+        let unschedulable = node
+            .spec
+            .as_ref()
+            .and_then(|s| s.unschedulable)
+            .unwrap_or(false);
         let status = node.status.unwrap_or_default();
         let ready = status
             .conditions
@@ -138,9 +150,12 @@ pub fn services(client: &kube::Client, ns: &str) -> Api<Service> {
     Api::namespaced(client.clone(), ns)
 }
 
-/// An Ingress of our class. `rules` is `[(host or "", [(path, service, port)])]`; a port that
-/// parses as a number is a port number, else a port name.
-pub fn ingress(name: &str, rules: &[(&str, &[(&str, &str, &str)])]) -> Result<Ingress> {
+/// One HTTP path of a test Ingress: (path, service, port name or number).
+pub type PathSpec<'a> = (&'a str, &'a str, &'a str);
+
+/// An Ingress of our class. `rules` is `[(host or "", [paths])]`; a port that parses as a number
+/// is a port number, else a port name.
+pub fn ingress(name: &str, rules: &[(&str, &[PathSpec<'_>])]) -> Result<Ingress> {
     let rules: Vec<Value> = rules
         .iter()
         .map(|(host, paths)| {
@@ -181,7 +196,10 @@ pub async fn create_ingress(client: &kube::Client, ing: &Ingress) -> Result<()> 
 
 /// Deletes an Ingress (404 counts as deleted).
 pub async fn delete_ingress(client: &kube::Client, name: &str) -> Result<()> {
-    match ingresses(client, NAMESPACE).delete(name, &DeleteParams::default()).await {
+    match ingresses(client, NAMESPACE)
+        .delete(name, &DeleteParams::default())
+        .await
+    {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
         Err(e) => Err(e).with_context(|| format!("delete ingress {name}")),
@@ -204,7 +222,11 @@ pub async fn strip_finalizers(client: &kube::Client, name: &str) -> Result<()> {
 /// Merge-patches an object's spec (`spec.rules`, `spec.ports`: arrays are replaced whole).
 pub async fn patch_ingress_spec(client: &kube::Client, name: &str, spec: Value) -> Result<()> {
     ingresses(client, NAMESPACE)
-        .patch(name, &PatchParams::default(), &Patch::Merge(&json!({"spec": spec})))
+        .patch(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"spec": spec})),
+        )
         .await
         .with_context(|| format!("patch ingress {name}"))?;
     Ok(())
@@ -212,7 +234,11 @@ pub async fn patch_ingress_spec(client: &kube::Client, name: &str, spec: Value) 
 
 pub async fn patch_service_spec(client: &kube::Client, name: &str, spec: Value) -> Result<()> {
     services(client, NAMESPACE)
-        .patch(name, &PatchParams::default(), &Patch::Merge(&json!({"spec": spec})))
+        .patch(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"spec": spec})),
+        )
         .await
         .with_context(|| format!("patch service {name}"))?;
     Ok(())
@@ -220,13 +246,18 @@ pub async fn patch_service_spec(client: &kube::Client, name: &str, spec: Value) 
 
 /// The nodePort of a Service port, by port name.
 pub async fn node_port(client: &kube::Client, service: &str, port_name: &str) -> Result<u16> {
-    let svc = services(client, NAMESPACE).get(service).await.with_context(|| format!("get service {service}"))?;
+    let svc = services(client, NAMESPACE)
+        .get(service)
+        .await
+        .with_context(|| format!("get service {service}"))?;
     let ports = svc.spec.and_then(|s| s.ports).unwrap_or_default();
     let port = ports
         .iter()
         .find(|p| p.name.as_deref() == Some(port_name))
         .with_context(|| format!("service {service} has no port named {port_name}"))?;
-    let np = port.node_port.with_context(|| format!("service {service} port {port_name} has no nodePort"))?;
+    let np = port
+        .node_port
+        .with_context(|| format!("service {service} port {port_name} has no nodePort"))?;
     u16::try_from(np).with_context(|| format!("nodePort {np} out of range"))
 }
 
@@ -241,13 +272,22 @@ pub struct EventView {
 
 impl std::fmt::Display for EventView {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {} {}: {}", self.kind, self.object, self.reason, self.note)
+        write!(
+            f,
+            "{} {} {}: {}",
+            self.kind, self.object, self.reason, self.note
+        )
     }
 }
 
 /// The Events recorded about `kind/name` in `ns`, from core/v1 and events.k8s.io/v1 (recorders
 /// write one or the other).
-pub async fn events_for(client: &kube::Client, ns: &str, kind: &str, name: &str) -> Result<Vec<EventView>> {
+pub async fn events_for(
+    client: &kube::Client,
+    ns: &str,
+    kind: &str,
+    name: &str,
+) -> Result<Vec<EventView>> {
     use k8s_openapi::api::core::v1::Event as CoreEvent;
     use k8s_openapi::api::events::v1::Event as NewEvent;
     let mut out = Vec::new();
@@ -258,7 +298,9 @@ pub async fn events_for(client: &kube::Client, ns: &str, kind: &str, name: &str)
         if !seen.insert(e.metadata.uid.clone().unwrap_or_default()) && e.metadata.uid.is_some() {
             continue;
         }
-        if e.involved_object.kind.as_deref() == Some(kind) && e.involved_object.name.as_deref() == Some(name) {
+        if e.involved_object.kind.as_deref() == Some(kind)
+            && e.involved_object.name.as_deref() == Some(name)
+        {
             out.push(EventView {
                 kind: e.type_.unwrap_or_default(),
                 reason: e.reason.unwrap_or_default(),
@@ -271,7 +313,8 @@ pub async fn events_for(client: &kube::Client, ns: &str, kind: &str, name: &str)
     // An API server without events.k8s.io is fine: core events are then the only source.
     if let Ok(list) = new.list(&ListParams::default()).await {
         for e in list.items {
-            if e.metadata.uid.is_some() && !seen.insert(e.metadata.uid.clone().unwrap_or_default()) {
+            if e.metadata.uid.is_some() && !seen.insert(e.metadata.uid.clone().unwrap_or_default())
+            {
                 continue;
             }
             let regarding = e.regarding.as_ref();
@@ -301,5 +344,8 @@ pub fn status_hosts(ing: &Ingress) -> BTreeSet<String> {
 }
 
 pub fn has_finalizer(ing: &Ingress) -> bool {
-    ing.metadata.finalizers.as_ref().is_some_and(|f| f.iter().any(|x| x == FINALIZER))
+    ing.metadata
+        .finalizers
+        .as_ref()
+        .is_some_and(|f| f.iter().any(|x| x == FINALIZER))
 }

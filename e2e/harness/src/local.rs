@@ -64,12 +64,18 @@ impl LocalTier {
         let kubeconfig = dir.join("kubeconfig");
 
         let mut cmd = Command::new(bins::binary("kube-local").map_err(anyhow::Error::msg)?);
-        cmd.arg("--listen").arg("127.0.0.1:0").arg("--kubeconfig").arg(&kubeconfig);
+        cmd.arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--kubeconfig")
+            .arg(&kubeconfig);
         let mut kube = Proc::spawn("kube-local", cmd, dir).await?;
         let api = kube
             .announcement(STARTUP, |v| procs::string_field(v, &["listening"]))
             .await?;
-        report::ok(&format!("kube-local serving {api}, kubeconfig {}", kubeconfig.display()));
+        report::ok(&format!(
+            "kube-local serving {api}, kubeconfig {}",
+            kubeconfig.display()
+        ));
 
         let mut cmd = Command::new(bins::binary("vultr-mock").map_err(anyhow::Error::msg)?);
         cmd.args(["--listen", "127.0.0.1:0", "--dns-listen", "127.0.0.1:0"])
@@ -78,11 +84,16 @@ impl LocalTier {
         let (vultr_api, dns) = vultr
             .announcement(STARTUP, |v| {
                 let dns = find_addr(v, &|k| k.contains("dns"))?;
-                let api = find_addr(v, &|k| !k.contains("dns") && (k.contains("listen") || k.contains("api") || k.contains("http")))?;
+                let api = find_addr(v, &|k| {
+                    !k.contains("dns")
+                        && (k.contains("listen") || k.contains("api") || k.contains("http"))
+                })?;
                 Some((api, dns))
             })
             .await?;
-        report::ok(&format!("vultr-mock API http://{vultr_api}, DNS {dns} (udp+tcp)"));
+        report::ok(&format!(
+            "vultr-mock API http://{vultr_api}, DNS {dns} (udp+tcp)"
+        ));
 
         let mut cmd = Command::new(bins::binary("edgio-mock").map_err(anyhow::Error::msg)?);
         cmd.args(["--listen", "127.0.0.1:0", "--edge-listen", "127.0.0.1:0"])
@@ -94,17 +105,27 @@ impl LocalTier {
         let (edgio_api, edge) = edgio
             .announcement(STARTUP, |v| {
                 let edge = find_addr(v, &|k| k.contains("edge"))?;
-                let api = find_addr(v, &|k| !k.contains("edge") && !k.contains("dns") && (k.contains("listen") || k.contains("api") || k.contains("http")))?;
+                let api = find_addr(v, &|k| {
+                    !k.contains("edge")
+                        && !k.contains("dns")
+                        && (k.contains("listen") || k.contains("api") || k.contains("http"))
+                })?;
                 Some((api, edge))
             })
             .await?;
-        report::ok(&format!("edgio-mock API http://{edgio_api}, CDN edge http://{edge}"));
+        report::ok(&format!(
+            "edgio-mock API http://{edgio_api}, CDN edge http://{edge}"
+        ));
 
         let client = k8s::client(&kubeconfig).await?;
         k8s::register_node(&client, NODE_NAME, IpAddr::V4(Ipv4Addr::LOCALHOST)).await?;
-        report::ok(&format!("registered Node {NODE_NAME} (InternalIP 127.0.0.1, Ready)"));
+        report::ok(&format!(
+            "registered Node {NODE_NAME} (InternalIP 127.0.0.1, Ready)"
+        ));
         let kubelet = tokio::spawn(kubelet(client.clone(), dir.to_path_buf()));
-        report::ok("playing kubelet/kube-proxy: pywai runs on 127.0.0.1:<nodePort> of the pywai Service");
+        report::ok(
+            "playing kubelet/kube-proxy: pywai runs on 127.0.0.1:<nodePort> of the pywai Service",
+        );
 
         let edgio_base = format!("http://{edgio_api}");
         let vultr_base = format!("http://{vultr_api}");
@@ -177,7 +198,11 @@ impl LocalTier {
     async fn spawn_controller(&mut self) -> Result<()> {
         let cmd = self.controller_command(&self.controller_env, &["run"])?;
         let proc = Proc::spawn("edgio-ingress", cmd, &self.dir).await?;
-        report::ok(&format!("started edgio-ingress run (pid {}), log {}", proc.pid().unwrap_or(0), proc.log.display()));
+        report::ok(&format!(
+            "started edgio-ingress run (pid {}), log {}",
+            proc.pid().unwrap_or(0),
+            proc.log.display()
+        ));
         self.controller = Some(proc);
         Ok(())
     }
@@ -192,7 +217,10 @@ impl LocalTier {
         if let Some(c) = self.controller.as_mut()
             && let Some(status) = c.exited()
         {
-            bail!("edgio-ingress exited ({status}); log tail:\n{}", procs::tail(&c.log, 20));
+            bail!(
+                "edgio-ingress exited ({status}); log tail:\n{}",
+                procs::tail(&c.log, 20)
+            );
         }
         Ok(())
     }
@@ -278,7 +306,11 @@ impl Platform for LocalTier {
             .await
             .context("edgio-ingress plan did not finish within 60s")?
             .context("running edgio-ingress plan")?;
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         if !out.status.success() {
             bail!("edgio-ingress plan failed ({}):\n{text}", out.status);
         }
@@ -369,13 +401,18 @@ pub async fn wanted_ports(client: &kube::Client) -> Result<BTreeSet<u16>> {
     let mut pod_labels: Vec<BTreeMap<String, String>> = Vec::new();
     for d in deployments.list(&ListParams::default()).await?.items {
         let Some(spec) = d.spec else { continue };
-        let runs_pywai = spec
-            .template
-            .spec
-            .as_ref()
-            .is_some_and(|p| p.containers.iter().any(|c| c.image.as_deref().unwrap_or_default().contains("pywai")));
+        let runs_pywai = spec.template.spec.as_ref().is_some_and(|p| {
+            p.containers
+                .iter()
+                .any(|c| c.image.as_deref().unwrap_or_default().contains("pywai"))
+        });
         if runs_pywai && spec.replicas.unwrap_or(1) > 0 {
-            pod_labels.push(spec.template.metadata.and_then(|m| m.labels).unwrap_or_default());
+            pod_labels.push(
+                spec.template
+                    .metadata
+                    .and_then(|m| m.labels)
+                    .unwrap_or_default(),
+            );
         }
     }
     let services: Api<Service> = Api::all(client.clone());
@@ -386,7 +423,11 @@ pub async fn wanted_ports(client: &kube::Client) -> Result<BTreeSet<u16>> {
             continue;
         }
         let selector = spec.selector.unwrap_or_default();
-        if selector.is_empty() || !pod_labels.iter().any(|l| selector.iter().all(|(k, v)| l.get(k) == Some(v))) {
+        if selector.is_empty()
+            || !pod_labels
+                .iter()
+                .any(|l| selector.iter().all(|(k, v)| l.get(k) == Some(v)))
+        {
             continue;
         }
         for p in spec.ports.unwrap_or_default() {
@@ -396,4 +437,38 @@ pub async fn wanted_ports(client: &kube::Client) -> Result<BTreeSet<u16>> {
         }
     }
     Ok(ports)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mocks_startup_lines_yield_their_api_dns_and_edge_addresses() {
+        let vultr = serde_json::json!({"api": "http://127.0.0.1:4000", "dns": "127.0.0.1:5300"});
+        assert_eq!(
+            find_addr(&vultr, &|k| k.contains("dns")),
+            Some("127.0.0.1:5300".parse().unwrap())
+        );
+        assert_eq!(
+            find_addr(&vultr, &|k| k.contains("api")),
+            Some("127.0.0.1:4000".parse().unwrap())
+        );
+        let edgio =
+            serde_json::json!({"api": "http://127.0.0.1:4001", "edge": "http://127.0.0.1:4002/"});
+        assert_eq!(
+            find_addr(&edgio, &|k| k.contains("edge")),
+            Some("127.0.0.1:4002".parse().unwrap())
+        );
+        assert_eq!(find_addr(&edgio, &|k| k.contains("dns")), None);
+    }
+
+    #[test]
+    fn nested_startup_fields_are_found_and_non_addresses_ignored() {
+        let v = serde_json::json!({"listening": {"dns": "not an address", "udp": "127.0.0.1:53"}});
+        assert_eq!(
+            find_addr(&v, &|k| k.contains("listening")),
+            Some("127.0.0.1:53".parse().unwrap())
+        );
+    }
 }

@@ -23,7 +23,11 @@ use e2e::scenarios::{self, Selection, Suite};
 use e2e::{bins, demo, k8s};
 
 #[derive(Parser)]
-#[command(name = "e2e", version, about = "End-to-end scenarios for edgio-ingress")]
+#[command(
+    name = "e2e",
+    version,
+    about = "End-to-end scenarios for edgio-ingress"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -43,7 +47,7 @@ enum Cmd {
     /// exit 0, when no Docker daemon answers).
     Containers(RunOpts),
     /// Run the scenarios against any cluster where the manifests (with the mocks) are deployed.
-    Cluster(ClusterOpts),
+    Cluster(Box<ClusterOpts>),
 }
 
 #[derive(Args, Clone)]
@@ -99,7 +103,9 @@ struct ClusterOpts {
 fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = num.parse().map_err(|_| format!("`{s}` is not a duration like 10s or 5m"))?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration like 10s or 5m"))?;
     match unit {
         "" | "s" => Ok(Duration::from_secs(n)),
         "m" => Ok(Duration::from_secs(n * 60)),
@@ -110,9 +116,13 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt().with_writer(std::io::stderr).with_env_filter(
-        tracing_subscriber::EnvFilter::try_from_env("E2E_LOG").unwrap_or_else(|_| "warn".into()),
-    ).init();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("E2E_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .init();
     let cli = Cli::parse();
     // Dropping the running future kills every child (kill_on_drop), so Ctrl-C leaves no orphans.
     let code = tokio::select! {
@@ -144,7 +154,7 @@ async fn run(cli: Cli) -> u8 {
         Cmd::Local(opts) => local(opts).await,
         Cmd::Demo { manifests } => demo_cmd(manifests).await,
         Cmd::Containers(opts) => containers_cmd(opts).await,
-        Cmd::Cluster(opts) => cluster(opts).await,
+        Cmd::Cluster(opts) => cluster(*opts).await,
     };
     match result {
         Ok(code) => code,
@@ -163,7 +173,10 @@ fn selection(only: &[String]) -> Result<Selection> {
     let set: BTreeSet<String> = only.iter().map(|s| s.trim().to_owned()).collect();
     for s in &set {
         if !scenarios::ALL.contains(&s.as_str()) {
-            bail!("unknown scenario `{s}` (known: {})", scenarios::ALL.join(", "));
+            bail!(
+                "unknown scenario `{s}` (known: {})",
+                scenarios::ALL.join(", ")
+            );
         }
     }
     Ok(Selection(Some(set)))
@@ -171,14 +184,21 @@ fn selection(only: &[String]) -> Result<Selection> {
 
 /// Resolves a path relative to the workspace root when it does not exist as given.
 fn workspace_path(p: &Path) -> PathBuf {
-    if p.exists() { p.to_path_buf() } else { bins::workspace_root().join(p) }
+    if p.exists() {
+        p.to_path_buf()
+    } else {
+        bins::workspace_root().join(p)
+    }
 }
 
 /// A fresh run directory under `<workspace>/.e2e/`.
 fn run_dir(prefix: &str) -> Result<tempfile::TempDir> {
     let base = bins::workspace_root().join(".e2e");
     std::fs::create_dir_all(&base).with_context(|| format!("creating {}", base.display()))?;
-    tempfile::Builder::new().prefix(prefix).tempdir_in(&base).context("creating the run directory")
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in(&base)
+        .context("creating the run directory")
 }
 
 async fn local(opts: RunOpts) -> Result<u8> {
@@ -278,7 +298,11 @@ async fn cluster(opts: ClusterOpts) -> Result<u8> {
             .await
             .unwrap_or_default();
             let out = out.trim().to_owned();
-            if out.is_empty() { "edgio-ingress-demo".to_owned() } else { out }
+            if out.is_empty() {
+                "edgio-ingress-demo".to_owned()
+            } else {
+                out
+            }
         }
     };
     let env = Env {
@@ -296,10 +320,35 @@ async fn cluster(opts: ClusterOpts) -> Result<u8> {
         vultr_api: format!("{}/v2", opts.vultr_admin.trim_end_matches('/')),
         vultr_key: opts.vultr_key.clone(),
     };
-    say(&format!("e2e cluster: kubeconfig {}, owner id {}", opts.kubeconfig.display(), env.owner_id));
+    say(&format!(
+        "e2e cluster: kubeconfig {}, owner id {}",
+        opts.kubeconfig.display(),
+        env.owner_id
+    ));
     let mut tier = ClusterTier::new(opts.kubeconfig.clone());
     let mut suite = Suite::new(&env, &mut tier, &manifests);
     suite.run(&selection).await;
     suite.report.print_summary();
     Ok(if suite.report.failed() == 0 { 0 } else { 1 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_accept_bare_seconds_and_s_m_h_units_and_reject_others() {
+        assert_eq!(parse_duration("10"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("4s"), Ok(Duration::from_secs(4)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert!(parse_duration("5d").is_err());
+        assert!(parse_duration("soon").is_err());
+    }
+
+    #[test]
+    fn unknown_scenario_names_are_refused() {
+        assert!(selection(&["apply".into(), "edit".into()]).is_ok());
+        assert!(selection(&["nope".into()]).is_err());
+    }
 }

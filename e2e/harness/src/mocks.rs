@@ -60,7 +60,11 @@ impl MockAdmin {
             .timeout(Duration::from_secs(10))
             .build()
             .unwrap_or_default();
-        Self { name, base: base.trim_end_matches('/').to_owned(), http }
+        Self {
+            name,
+            base: base.trim_end_matches('/').to_owned(),
+            http,
+        }
     }
 
     fn url(&self, path: &str) -> String {
@@ -74,7 +78,9 @@ impl MockAdmin {
         if !status.is_success() {
             bail!("{} admin state returned {status}", self.name);
         }
-        resp.json().await.with_context(|| format!("{} admin state is not JSON", self.name))
+        resp.json()
+            .await
+            .with_context(|| format!("{} admin state is not JSON", self.name))
     }
 
     pub async fn requests(&self) -> Result<Vec<LoggedRequest>> {
@@ -84,7 +90,9 @@ impl MockAdmin {
         if !status.is_success() {
             bail!("{} request log returned {status}", self.name);
         }
-        resp.json().await.with_context(|| format!("{} request log is not a list", self.name))
+        resp.json()
+            .await
+            .with_context(|| format!("{} request log is not a list", self.name))
     }
 
     pub async fn clear_requests(&self) -> Result<()> {
@@ -108,11 +116,7 @@ impl MockAdmin {
     }
 }
 
-async fn check(
-    resp: reqwest::Result<reqwest::Response>,
-    name: &str,
-    what: &str,
-) -> Result<()> {
+async fn check(resp: reqwest::Result<reqwest::Response>, name: &str, what: &str) -> Result<()> {
     let resp = resp.with_context(|| format!("{name}: {what}"))?;
     let status = resp.status();
     if status.is_success() {
@@ -143,10 +147,19 @@ impl Rule {
     fn from_instance(v: &Value) -> Option<Rule> {
         let body = v.get("body")?;
         let s = |val: Option<&Value>| val.and_then(Value::as_str).unwrap_or_default().to_owned();
-        let sets = body.get("protocolSets").and_then(Value::as_array).cloned().unwrap_or_default();
+        let sets = body
+            .get("protocolSets")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         let mut sent_headers = Vec::new();
         for set in &sets {
-            for opt in set.get("options").and_then(Value::as_array).into_iter().flatten() {
+            for opt in set
+                .get("options")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 if opt.get("name").and_then(Value::as_str) == Some("req_send_header") {
                     let params: Vec<String> = opt
                         .get("parameters")
@@ -166,12 +179,18 @@ impl Rule {
         }
         Some(Rule {
             uuid: s(v.get("uuid")),
-            version: v.pointer("/revision/versionNumber").and_then(Value::as_i64).unwrap_or(0),
+            version: v
+                .pointer("/revision/versionNumber")
+                .and_then(Value::as_i64)
+                .unwrap_or(0),
             shortname: s(v.get("shortname")),
             host: s(body.get("publishedHostname")),
             path: s(body.get("publishedUrlPath")),
             source_host: s(body.get("sourceHostname")),
-            source_ports: sets.iter().map(|p| p.get("sourcePort").and_then(Value::as_i64)).collect(),
+            source_ports: sets
+                .iter()
+                .map(|p| p.get("sourcePort").and_then(Value::as_i64))
+                .collect(),
             sent_headers,
             raw: v.clone(),
         })
@@ -179,7 +198,9 @@ impl Rule {
 
     /// Whether any ownership marker on the rule names `needle` (owner id, namespace/name).
     pub fn mentions(&self, needle: &str) -> bool {
-        self.sent_headers.iter().any(|(n, v)| n.contains(needle) || v.contains(needle))
+        self.sent_headers
+            .iter()
+            .any(|(n, v)| n.contains(needle) || v.contains(needle))
     }
 
     /// Whether the rule's path is `path` (the CDN may or may not keep a trailing slash).
@@ -220,7 +241,11 @@ pub struct Record {
 
 impl std::fmt::Display for Record {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} {} {} (ttl {}, id {})", self.name, self.kind, self.data, self.ttl, self.id)
+        write!(
+            f,
+            "{} {} {} (ttl {}, id {})",
+            self.name, self.kind, self.data, self.ttl, self.id
+        )
     }
 }
 
@@ -231,11 +256,16 @@ pub async fn records(vultr: &MockAdmin, zone: &str) -> Result<Vec<Record>> {
         .get("domains")
         .and_then(Value::as_array)
         .context("vultr state has no `domains` list")?;
-    let Some(domain) = domains.iter().find(|d| d.get("domain").and_then(Value::as_str) == Some(zone))
+    let Some(domain) = domains
+        .iter()
+        .find(|d| d.get("domain").and_then(Value::as_str) == Some(zone))
     else {
         bail!("zone {zone} is not in the vultr mock");
     };
-    let list = domain.get("records").cloned().unwrap_or(Value::Array(Vec::new()));
+    let list = domain
+        .get("records")
+        .cloned()
+        .unwrap_or(Value::Array(Vec::new()));
     serde_json::from_value(list).context("vultr records do not parse")
 }
 
@@ -245,7 +275,9 @@ pub fn relative_name(fqdn: &str, zone: &str) -> String {
     if fqdn == zone {
         return String::new();
     }
-    fqdn.strip_suffix(&format!(".{zone}")).unwrap_or(fqdn).to_owned()
+    fqdn.strip_suffix(&format!(".{zone}"))
+        .unwrap_or(fqdn)
+        .to_owned()
 }
 
 /// Real DNS answers from the Vultr mock's DNS server (UDP), with no cache, so each call sees
@@ -285,7 +317,10 @@ pub fn show_ips(ips: &BTreeSet<Ipv4Addr>) -> String {
     if ips.is_empty() {
         return "(no addresses)".to_owned();
     }
-    ips.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+    ips.iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// An HTTP response reduced to what the scenarios check.
@@ -308,13 +343,17 @@ pub async fn http_get(url: &str, host: Option<&str>) -> Result<Page> {
     }
     let resp = req.send().await.with_context(|| format!("GET {url}"))?;
     let status = resp.status().as_u16();
-    let body = resp.text().await.with_context(|| format!("GET {url}: body"))?;
+    let body = resp
+        .text()
+        .await
+        .with_context(|| format!("GET {url}: body"))?;
     Ok(Page { status, body })
 }
 
 /// Whether pywai's echo page shows a request header (case-insensitive, whatever the quoting).
 pub fn echo_has_header(body: &str, name: &str) -> bool {
-    body.to_ascii_lowercase().contains(&name.to_ascii_lowercase())
+    body.to_ascii_lowercase()
+        .contains(&name.to_ascii_lowercase())
 }
 
 /// Parses `HOST:PORT` where HOST is an IP address.
@@ -325,4 +364,65 @@ pub fn parse_addr(s: &str) -> Result<SocketAddr> {
 /// True when `ip` is an IPv4 address in `set`.
 pub fn contains_ip(set: &BTreeSet<Ipv4Addr>, ip: &IpAddr) -> bool {
     matches!(ip, IpAddr::V4(v4) if set.contains(v4))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_instance_parses_into_host_path_source_ports_and_owner_headers() {
+        let v = serde_json::json!({
+            "uuid": "u1", "shortname": "demo", "revision": {"versionNumber": 3},
+            "body": {"publishedHostname": "demo.s.llnwi.net", "publishedUrlPath": "/fred",
+                "sourceHostname": "origin.example.com", "protocolSets": [
+                    {"publishedProtocol": "http", "sourceProtocol": "http", "sourcePort": 30080,
+                     "options": [{"name": "req_send_header", "parameters": ["X-Owner", "o/default/i"]}]},
+                    {"publishedProtocol": "https", "sourceProtocol": "http", "sourcePort": null}]}
+        });
+        let rule = Rule::from_instance(&v).expect("an instance with a body parses");
+        assert_eq!(
+            (rule.host.as_str(), rule.path.as_str(), rule.version),
+            ("demo.s.llnwi.net", "/fred", 3)
+        );
+        assert_eq!(rule.source_ports, vec![Some(30080), None]);
+        assert_eq!(
+            rule.sent_headers,
+            vec![("X-Owner".to_owned(), "o/default/i".to_owned())]
+        );
+        assert!(rule.mentions("o/default/") && !rule.mentions("other/"));
+        assert!(rule.has_path("/fred/") && !rule.has_path("/fre"));
+    }
+
+    #[test]
+    fn names_are_made_relative_to_the_zone_and_the_apex_is_empty() {
+        assert_eq!(relative_name("origin.example.com", "example.com"), "origin");
+        assert_eq!(
+            relative_name("origin.example.com.", "example.com"),
+            "origin"
+        );
+        assert_eq!(relative_name("example.com", "example.com"), "");
+        assert_eq!(
+            relative_name("elsewhere.org", "example.com"),
+            "elsewhere.org"
+        );
+    }
+
+    #[test]
+    fn writes_are_every_method_but_get_head_and_options() {
+        let r = |m: &str| LoggedRequest {
+            method: m.into(),
+            path: "/".into(),
+            query: None,
+            status: None,
+            time: None,
+        };
+        assert!(!r("GET").is_write() && !r("HEAD").is_write());
+        assert!(
+            r("POST").is_write()
+                && r("PUT").is_write()
+                && r("PATCH").is_write()
+                && r("DELETE").is_write()
+        );
+    }
 }

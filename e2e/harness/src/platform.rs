@@ -48,13 +48,19 @@ pub struct NodeUrl {
 
 impl NodeUrl {
     pub fn new(template: &str, fixed_port: u16) -> Self {
-        Self { template: template.trim_end_matches('/').to_owned(), fixed_port }
+        Self {
+            template: template.trim_end_matches('/').to_owned(),
+            fixed_port,
+        }
     }
 
     /// The URL of `path` on `node_port`, or `None` when this tier cannot reach that port.
     pub fn url(&self, node_port: u16, path: &str) -> Option<String> {
         if self.template.contains("{port}") {
-            Some(format!("{}{path}", self.template.replace("{port}", &node_port.to_string())))
+            Some(format!(
+                "{}{path}",
+                self.template.replace("{port}", &node_port.to_string())
+            ))
         } else if node_port == self.fixed_port {
             Some(format!("{}{path}", self.template))
         } else {
@@ -104,4 +110,24 @@ pub trait Platform {
     /// Whether Node objects created by the harness count as real nodes (true where the harness
     /// plays kubelet; a real cluster's node controller would mark them NotReady).
     fn fake_nodes_are_real(&self) -> bool;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_template_reaches_every_node_port_and_a_fixed_url_only_its_own() {
+        let any = NodeUrl::new("http://10.0.0.5:{port}/", 30080);
+        assert_eq!(
+            any.url(31000, "/x").as_deref(),
+            Some("http://10.0.0.5:31000/x")
+        );
+        let fixed = NodeUrl::new("http://localhost:30080", 30080);
+        assert_eq!(
+            fixed.url(30080, "/").as_deref(),
+            Some("http://localhost:30080/")
+        );
+        assert_eq!(fixed.url(30180, "/"), None);
+    }
 }

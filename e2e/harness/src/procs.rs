@@ -27,7 +27,10 @@ impl Proc {
     /// controller keeps one log).
     pub async fn spawn(name: &str, mut cmd: Command, dir: &Path) -> Result<Proc> {
         let log = dir.join(format!("{name}.log"));
-        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
         let mut child = cmd.spawn().with_context(|| format!("starting {name}"))?;
         let file = tokio::fs::OpenOptions::new()
             .create(true)
@@ -71,7 +74,12 @@ impl Proc {
                 let _ = file.flush().await;
             }
         });
-        Ok(Proc { name: name.to_owned(), log, child, json_lines })
+        Ok(Proc {
+            name: name.to_owned(),
+            log,
+            child,
+            json_lines,
+        })
     }
 
     /// Waits for the first stdout JSON line for which `pick` returns a value (e.g. the line that
@@ -117,7 +125,11 @@ impl Proc {
     /// Asks the process to stop (SIGTERM), then kills it if it has not exited within `grace`.
     pub async fn stop(&mut self, grace: Duration) {
         if let Some(pid) = self.child.id() {
-            let _ = Command::new("kill").arg("-TERM").arg(pid.to_string()).status().await;
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(pid.to_string())
+                .status()
+                .await;
             if tokio::time::timeout(grace, self.child.wait()).await.is_ok() {
                 return;
             }
@@ -136,5 +148,6 @@ pub fn tail(path: &Path, n: usize) -> String {
 /// Finds `"listening"`-style addresses in a start-up line: the first string value under any of
 /// `keys` (e.g. `["listening", "listen", "api"]`).
 pub fn string_field(v: &Value, keys: &[&str]) -> Option<String> {
-    keys.iter().find_map(|k| v.get(*k).and_then(Value::as_str).map(str::to_owned))
+    keys.iter()
+        .find_map(|k| v.get(*k).and_then(Value::as_str).map(str::to_owned))
 }

@@ -75,3 +75,17 @@ pub fn block(title: &str, body: &str) {
         say(&format!("    │ {line}"));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_line_counts_passes_and_failures_in_the_fixed_form() {
+        let mut r = Report::new();
+        r.pass("a");
+        r.pass("b");
+        r.fail("c", &anyhow::anyhow!("boom"));
+        assert_eq!(r.summary(), "e2e: 2 passed, 1 failed");
+    }
+}

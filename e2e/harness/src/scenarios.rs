@@ -52,8 +52,17 @@ impl Selection {
 }
 
 /// The scenario keys, in the order they run.
-pub const ALL: &[&str] =
-    &["apply", "steady-state", "plan", "edit", "bad", "restart", "faults", "two-owners", "delete"];
+pub const ALL: &[&str] = &[
+    "apply",
+    "steady-state",
+    "plan",
+    "edit",
+    "bad",
+    "restart",
+    "faults",
+    "two-owners",
+    "delete",
+];
 
 /// Runs the scenario suite.
 pub struct Suite<'a, P: Platform> {
@@ -71,7 +80,15 @@ pub struct Suite<'a, P: Platform> {
 
 impl<'a, P: Platform> Suite<'a, P> {
     pub fn new(env: &'a Env, platform: &'a mut P, manifests: &'a Path) -> Self {
-        Self { env, platform, manifests, report: Report::new(), handmade: Vec::new(), leftovers: BTreeSet::new(), controller_stopped: false }
+        Self {
+            env,
+            platform,
+            manifests,
+            report: Report::new(),
+            handmade: Vec::new(),
+            leftovers: BTreeSet::new(),
+            controller_stopped: false,
+        }
     }
 
     /// Runs the selected scenarios; the report holds the verdicts.
@@ -100,13 +117,33 @@ impl<'a, P: Platform> Suite<'a, P> {
             };
         }
         scenario!("apply", "scenario 1: apply the manifests", apply);
-        scenario!("steady-state", "steady state: a resync writes nothing", steady_state);
+        scenario!(
+            "steady-state",
+            "steady state: a resync writes nothing",
+            steady_state
+        );
         scenario!("plan", "plan makes zero writes", plan);
-        scenario!("edit", "scenario 2: edit paths, hosts, ports, nodePort, nodes", edit);
-        scenario!("bad", "scenario 6: bad Ingresses get Warning Events", bad_ingresses);
-        scenario!("restart", "scenario 4: controller restart mid-work", restart);
+        scenario!(
+            "edit",
+            "scenario 2: edit paths, hosts, ports, nodePort, nodes",
+            edit
+        );
+        scenario!(
+            "bad",
+            "scenario 6: bad Ingresses get Warning Events",
+            bad_ingresses
+        );
+        scenario!(
+            "restart",
+            "scenario 4: controller restart mid-work",
+            restart
+        );
         scenario!("faults", "scenario 5: faults in both mocks", faults);
-        scenario!("two-owners", "two owners share one account and zone", two_owners);
+        scenario!(
+            "two-owners",
+            "two owners share one account and zone",
+            two_owners
+        );
         scenario!("delete", "scenario 3: delete", delete);
         let _ = self.env.edgio.clear_faults().await;
         let _ = self.env.vultr.clear_faults().await;
@@ -121,7 +158,11 @@ impl<'a, P: Platform> Suite<'a, P> {
             if existing.iter().any(|r| r.kind == kind && r.name == name) {
                 continue;
             }
-            let data = if kind == "TXT" { format!("\"{data}\"") } else { data.to_owned() };
+            let data = if kind == "TXT" {
+                format!("\"{data}\"")
+            } else {
+                data.to_owned()
+            };
             let url = format!("{}/domains/{}/records", self.env.vultr_api, self.env.zone);
             let resp = reqwest::Client::new()
                 .post(&url)
@@ -131,11 +172,18 @@ impl<'a, P: Platform> Suite<'a, P> {
                 .await
                 .with_context(|| format!("POST {url}"))?;
             let status = resp.status();
-            ensure!(status.is_success(), "creating the hand-made {kind} record: {status} {}",
-                resp.text().await.unwrap_or_default());
+            ensure!(
+                status.is_success(),
+                "creating the hand-made {kind} record: {status} {}",
+                resp.text().await.unwrap_or_default()
+            );
         }
         self.handmade = self.handmade_records().await?;
-        ensure!(self.handmade.len() == 2, "expected 2 hand-made records, found {:?}", self.handmade);
+        ensure!(
+            self.handmade.len() == 2,
+            "expected 2 hand-made records, found {:?}",
+            self.handmade
+        );
         for r in &self.handmade {
             report::ok(&format!("hand-made record {r}"));
         }
@@ -147,7 +195,8 @@ impl<'a, P: Platform> Suite<'a, P> {
             .await?
             .into_iter()
             .filter(|r| {
-                (r.kind == "A" && r.name == HANDMADE_A.0) || (r.kind == "TXT" && r.name == HANDMADE_TXT.0)
+                (r.kind == "A" && r.name == HANDMADE_A.0)
+                    || (r.kind == "TXT" && r.name == HANDMADE_TXT.0)
             })
             .collect();
         out.sort();
@@ -156,7 +205,12 @@ impl<'a, P: Platform> Suite<'a, P> {
 
     async fn check_handmade_untouched(&self) -> Result<()> {
         let now = self.handmade_records().await?;
-        ensure!(now == self.handmade, "hand-made records changed: before {:?}, now {:?}", self.handmade, now);
+        ensure!(
+            now == self.handmade,
+            "hand-made records changed: before {:?}, now {:?}",
+            self.handmade,
+            now
+        );
         report::ok("hand-made records untouched (same ids and data)");
         Ok(())
     }
@@ -164,27 +218,52 @@ impl<'a, P: Platform> Suite<'a, P> {
     // ---------------------------------------------------------------- scenario 1
 
     async fn apply(&mut self) -> Result<()> {
-        let out = k8s::kubectl(&self.env.kubeconfig, &["apply", "-k", &self.manifests.to_string_lossy()]).await?;
-        report::ok(&format!("kubectl apply -k {} ({} objects)", self.manifests.display(), out.lines().count()));
+        let out = k8s::kubectl(
+            &self.env.kubeconfig,
+            &["apply", "-k", &self.manifests.to_string_lossy()],
+        )
+        .await?;
+        report::ok(&format!(
+            "kubectl apply -k {} ({} objects)",
+            self.manifests.display(),
+            out.lines().count()
+        ));
         self.platform.manifests_applied().await?;
 
-        let ing = self.wait_ingress_published(INGRESS, &[PUBLISHED_HOST]).await?;
-        report::ok(&format!("Ingress status shows {PUBLISHED_HOST}; finalizer {} present", k8s::FINALIZER));
+        let ing = self
+            .wait_ingress_published(INGRESS, &[PUBLISHED_HOST])
+            .await?;
+        report::ok(&format!(
+            "Ingress status shows {PUBLISHED_HOST}; finalizer {} present",
+            k8s::FINALIZER
+        ));
         drop(ing);
 
-        let rules = self.wait_rules(&[want(PUBLISHED_HOST, PATH, NODE_PORT)], CONVERGE).await?;
+        let rules = self
+            .wait_rules(&[want(PUBLISHED_HOST, PATH, NODE_PORT)], CONVERGE)
+            .await?;
         let rule = &rules[0];
         report::ok(&format!("CDN rule {}", rule.short()));
         let marker = format!("{}/{NAMESPACE}/{INGRESS}", self.env.owner_id);
         ensure!(
-            rule.sent_headers.iter().any(|(n, v)| n.eq_ignore_ascii_case(OWNER_HEADER) && v == &marker),
+            rule.sent_headers
+                .iter()
+                .any(|(n, v)| n.eq_ignore_ascii_case(OWNER_HEADER) && v == &marker),
             "rule has no ownership header {OWNER_HEADER}: {marker}; headers {:?}",
             rule.sent_headers
         );
-        report::ok(&format!("ownership marker on the rule: {OWNER_HEADER}: {marker}"));
+        report::ok(&format!(
+            "ownership marker on the rule: {OWNER_HEADER}: {marker}"
+        ));
 
-        let ips = self.wait_origin(&self.env.origin.clone(), &self.env.owner_id.clone(), None).await?;
-        report::ok(&format!("{} resolves to {} (real DNS answer)", self.env.origin, mocks::show_ips(&ips)));
+        let ips = self
+            .wait_origin(&self.env.origin.clone(), &self.env.owner_id.clone(), None)
+            .await?;
+        report::ok(&format!(
+            "{} resolves to {} (real DNS answer)",
+            self.env.origin,
+            mocks::show_ips(&ips)
+        ));
 
         self.check_node_port(NODE_PORT, "/").await?;
         self.check_edge(PUBLISHED_HOST, PATH).await?;
@@ -199,7 +278,10 @@ impl<'a, P: Platform> Suite<'a, P> {
             let ing = api.get(name).await.map_err(|e| e.to_string())?;
             let shown = k8s::status_hosts(&ing);
             if !k8s::has_finalizer(&ing) {
-                return Err(format!("no finalizer yet (finalizers {:?})", ing.metadata.finalizers));
+                return Err(format!(
+                    "no finalizer yet (finalizers {:?})",
+                    ing.metadata.finalizers
+                ));
             }
             if shown != want {
                 return Err(format!("status hosts {shown:?}, want {want:?}"));
@@ -213,11 +295,23 @@ impl<'a, P: Platform> Suite<'a, P> {
     /// now on (the failure already reported them).
     async fn note_leftovers(&mut self) {
         // Give the failed scenario's cleanup a moment to converge before judging what is left.
-        let _ = self.wait_rules(&[want(PUBLISHED_HOST, PATH, NODE_PORT)], Duration::from_secs(15)).await;
-        let Ok(rules) = self.our_rules(&self.env.owner_id).await else { return };
+        let _ = self
+            .wait_rules(
+                &[want(PUBLISHED_HOST, PATH, NODE_PORT)],
+                Duration::from_secs(15),
+            )
+            .await;
+        let Ok(rules) = self.our_rules(&self.env.owner_id).await else {
+            return;
+        };
         for r in rules {
-            if !(r.host == PUBLISHED_HOST && r.has_path(PATH)) && self.leftovers.insert(r.uuid.clone()) {
-                report::note(&format!("ignoring leftover rule {} in later scenarios", r.short()));
+            if !(r.host == PUBLISHED_HOST && r.has_path(PATH))
+                && self.leftovers.insert(r.uuid.clone())
+            {
+                report::note(&format!(
+                    "ignoring leftover rule {} in later scenarios",
+                    r.short()
+                ));
             }
         }
     }
@@ -230,7 +324,9 @@ impl<'a, P: Platform> Suite<'a, P> {
             .into_iter()
             .filter(|r| !self.leftovers.contains(&r.uuid))
             .filter(|r| {
-                r.sent_headers.iter().any(|(n, v)| n.eq_ignore_ascii_case(OWNER_HEADER) && v.starts_with(&prefix))
+                r.sent_headers
+                    .iter()
+                    .any(|(n, v)| n.eq_ignore_ascii_case(OWNER_HEADER) && v.starts_with(&prefix))
             })
             .collect())
     }
@@ -238,7 +334,8 @@ impl<'a, P: Platform> Suite<'a, P> {
     /// Waits until our rules are exactly `wanted` (no duplicate, no orphan), each pointing at the
     /// origin hostname and its nodePort; returns them in `wanted` order.
     async fn wait_rules(&self, wanted: &[Want], timeout: Duration) -> Result<Vec<Rule>> {
-        self.wait_owner_rules(&self.env.owner_id, &self.env.origin, wanted, timeout).await
+        self.wait_owner_rules(&self.env.owner_id, &self.env.origin, wanted, timeout)
+            .await
     }
 
     async fn wait_owner_rules(
@@ -250,34 +347,53 @@ impl<'a, P: Platform> Suite<'a, P> {
     ) -> Result<Vec<Rule>> {
         let mut want_sorted: Vec<Want> = wanted.to_vec();
         want_sorted.sort();
-        wait::until(&format!("CDN rules of {owner} to be {wanted:?}"), timeout, || async {
-            let rules = self.our_rules(owner).await.map_err(|e| e.to_string())?;
-            let mut have: Vec<Want> = Vec::new();
-            for r in &rules {
-                if r.source_host != origin {
-                    return Err(format!("rule {} has source {}, want {origin}", r.short(), r.source_host));
+        wait::until(
+            &format!("CDN rules of {owner} to be {wanted:?}"),
+            timeout,
+            || async {
+                let rules = self.our_rules(owner).await.map_err(|e| e.to_string())?;
+                let mut have: Vec<Want> = Vec::new();
+                for r in &rules {
+                    if r.source_host != origin {
+                        return Err(format!(
+                            "rule {} has source {}, want {origin}",
+                            r.short(),
+                            r.source_host
+                        ));
+                    }
+                    let ports: BTreeSet<Option<i64>> = r.source_ports.iter().copied().collect();
+                    let [Some(port)] = ports.into_iter().collect::<Vec<_>>()[..] else {
+                        return Err(format!(
+                            "rule {} has source ports {:?}",
+                            r.short(),
+                            r.source_ports
+                        ));
+                    };
+                    let path = r.path.clone();
+                    have.push((r.host.clone(), path, u16::try_from(port).unwrap_or(0)));
                 }
-                let ports: BTreeSet<Option<i64>> = r.source_ports.iter().copied().collect();
-                let [Some(port)] = ports.into_iter().collect::<Vec<_>>()[..] else {
-                    return Err(format!("rule {} has source ports {:?}", r.short(), r.source_ports));
-                };
-                let path = r.path.clone();
-                have.push((r.host.clone(), path, u16::try_from(port).unwrap_or(0)));
-            }
-            have.sort();
-            let matches = have.len() == want_sorted.len()
-                && have.iter().zip(&want_sorted).all(|(h, w)| {
-                    h.0 == w.0 && h.1.trim_end_matches('/') == w.1.trim_end_matches('/') && h.2 == w.2
-                });
-            if !matches {
-                return Err(format!("have {have:?}"));
-            }
-            let ordered = wanted
-                .iter()
-                .filter_map(|w| rules.iter().find(|r| r.host == w.0 && r.has_path(&w.1)).cloned())
-                .collect();
-            Ok(ordered)
-        })
+                have.sort();
+                let matches = have.len() == want_sorted.len()
+                    && have.iter().zip(&want_sorted).all(|(h, w)| {
+                        h.0 == w.0
+                            && h.1.trim_end_matches('/') == w.1.trim_end_matches('/')
+                            && h.2 == w.2
+                    });
+                if !matches {
+                    return Err(format!("have {have:?}"));
+                }
+                let ordered = wanted
+                    .iter()
+                    .filter_map(|w| {
+                        rules
+                            .iter()
+                            .find(|r| r.host == w.0 && r.has_path(&w.1))
+                            .cloned()
+                    })
+                    .collect();
+                Ok(ordered)
+            },
+        )
         .await
     }
 
@@ -295,56 +411,78 @@ impl<'a, P: Platform> Suite<'a, P> {
         };
         let name = mocks::relative_name(origin, &self.env.zone);
         let env = self.env;
-        wait::until(&format!("{origin} A records {}", mocks::show_ips(&expected)), CONVERGE, || {
-            let (name, expected) = (name.clone(), expected.clone());
-            async move {
-                let records = mocks::records(&env.vultr, &env.zone).await.map_err(|e| e.to_string())?;
-                let a: BTreeSet<Ipv4Addr> = records
-                    .iter()
-                    .filter(|r| r.kind == "A" && r.name == name)
-                    .filter_map(|r| r.data.parse().ok())
-                    .collect();
-                let a_count = records.iter().filter(|r| r.kind == "A" && r.name == name).count();
-                if a != expected || a_count != expected.len() {
-                    return Err(format!("A records {a:?} ({a_count}), want {expected:?}"));
+        wait::until(
+            &format!("{origin} A records {}", mocks::show_ips(&expected)),
+            CONVERGE,
+            || {
+                let (name, expected) = (name.clone(), expected.clone());
+                async move {
+                    let records = mocks::records(&env.vultr, &env.zone)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    let a: BTreeSet<Ipv4Addr> = records
+                        .iter()
+                        .filter(|r| r.kind == "A" && r.name == name)
+                        .filter_map(|r| r.data.parse().ok())
+                        .collect();
+                    let a_count = records
+                        .iter()
+                        .filter(|r| r.kind == "A" && r.name == name)
+                        .count();
+                    if a != expected || a_count != expected.len() {
+                        return Err(format!("A records {a:?} ({a_count}), want {expected:?}"));
+                    }
+                    let owned = records.iter().any(|r| {
+                        r.kind == "TXT"
+                            && (r.name == name || r.name.ends_with(&format!(".{name}")))
+                            && r.data.contains(owner)
+                    });
+                    if !expected.is_empty() && !owned {
+                        return Err(format!("no ownership TXT naming {owner} for {name}"));
+                    }
+                    if expected.is_empty() && owned {
+                        return Err(format!("ownership TXT for {name} still present"));
+                    }
+                    let answer = mocks::resolve_a(env.dns, origin)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    if answer != expected {
+                        return Err(format!("DNS answers {}", mocks::show_ips(&answer)));
+                    }
+                    Ok(answer)
                 }
-                let owned = records.iter().any(|r| {
-                    r.kind == "TXT"
-                        && (r.name == name || r.name.ends_with(&format!(".{name}")))
-                        && r.data.contains(owner)
-                });
-                if !expected.is_empty() && !owned {
-                    return Err(format!("no ownership TXT naming {owner} for {name}"));
-                }
-                if expected.is_empty() && owned {
-                    return Err(format!("ownership TXT for {name} still present"));
-                }
-                let answer = mocks::resolve_a(env.dns, origin).await.map_err(|e| e.to_string())?;
-                if answer != expected {
-                    return Err(format!("DNS answers {}", mocks::show_ips(&answer)));
-                }
-                Ok(answer)
-            }
-        })
+            },
+        )
         .await
     }
 
     /// GET the NodePort directly: pywai's echo page.
     async fn check_node_port(&self, node_port: u16, path: &str) -> Result<()> {
         let Some(url) = self.env.node_url.url(node_port, path) else {
-            report::note(&format!("nodePort {node_port} is not reachable from here; traffic check skipped"));
+            report::note(&format!(
+                "nodePort {node_port} is not reachable from here; traffic check skipped"
+            ));
             return Ok(());
         };
         let page = wait::until(&format!("GET {url}"), CONVERGE, || async {
-            let page = mocks::http_get(&url, None).await.map_err(|e| format!("{e:#}"))?;
+            let page = mocks::http_get(&url, None)
+                .await
+                .map_err(|e| format!("{e:#}"))?;
             if page.status != 200 {
                 return Err(format!("status {}", page.status));
             }
             Ok(page)
         })
         .await?;
-        ensure!(mocks::echo_has_header(&page.body, "host"), "NodePort answer is not an echo page: {}", page.body);
-        report::ok(&format!("curl {url} → 200, echo page ({} bytes)", page.body.len()));
+        ensure!(
+            mocks::echo_has_header(&page.body, "host"),
+            "NodePort answer is not an echo page: {}",
+            page.body
+        );
+        report::ok(&format!(
+            "curl {url} → 200, echo page ({} bytes)",
+            page.body.len()
+        ));
         Ok(())
     }
 
@@ -352,16 +490,33 @@ impl<'a, P: Platform> Suite<'a, P> {
     async fn check_edge(&self, host: &str, path: &str) -> Result<String> {
         let url = format!("{}{path}", self.env.edge);
         let page = wait::until(&format!("GET {url} (Host: {host})"), CONVERGE, || async {
-            let page = mocks::http_get(&url, Some(host)).await.map_err(|e| format!("{e:#}"))?;
+            let page = mocks::http_get(&url, Some(host))
+                .await
+                .map_err(|e| format!("{e:#}"))?;
             if page.status != 200 {
-                return Err(format!("status {}: {}", page.status, page.body.chars().take(300).collect::<String>()));
+                return Err(format!(
+                    "status {}: {}",
+                    page.status,
+                    page.body.chars().take(300).collect::<String>()
+                ));
             }
             Ok(page)
         })
         .await?;
         let marker = format!("{}/", self.env.owner_id);
-        for needle in ["x-forwarded-for", "x-forwarded-host", "via", OWNER_HEADER, host, &marker] {
-            ensure!(mocks::echo_has_header(&page.body, needle), "edge answer lacks `{needle}`: {}", page.body);
+        for needle in [
+            "x-forwarded-for",
+            "x-forwarded-host",
+            "via",
+            OWNER_HEADER,
+            host,
+            &marker,
+        ] {
+            ensure!(
+                mocks::echo_has_header(&page.body, needle),
+                "edge answer lacks `{needle}`: {}",
+                page.body
+            );
         }
         report::ok(&format!(
             "curl -H 'Host: {host}' {url} → 200, echo page shows X-Forwarded-For, X-Forwarded-Host, Via, {OWNER_HEADER}"
@@ -372,12 +527,17 @@ impl<'a, P: Platform> Suite<'a, P> {
     // ---------------------------------------------------------------- steady state and plan
 
     async fn steady_state(&mut self) -> Result<()> {
-        self.wait_rules(&[want(PUBLISHED_HOST, PATH, NODE_PORT)], CONVERGE).await?;
+        self.wait_rules(&[want(PUBLISHED_HOST, PATH, NODE_PORT)], CONVERGE)
+            .await?;
         self.env.edgio.clear_requests().await?;
         self.env.vultr.clear_requests().await?;
         // Two full resync periods: long enough that at least one resync must have happened.
         let window = self.env.resync * 2 + Duration::from_secs(2);
-        report::note(&format!("watching the request logs for {}s (resync every {}s)", window.as_secs(), self.env.resync.as_secs()));
+        report::note(&format!(
+            "watching the request logs for {}s (resync every {}s)",
+            window.as_secs(),
+            self.env.resync.as_secs()
+        ));
         let env = self.env;
         wait::holds("no provider writes at steady state", window, || async {
             for mock in [&env.edgio, &env.vultr] {
@@ -396,14 +556,23 @@ impl<'a, P: Platform> Suite<'a, P> {
         ] {
             let log = mock.requests().await?;
             let lists: Vec<&LoggedRequest> = log.iter().filter(|r| is_list(r)).collect();
-            ensure!(!lists.is_empty(), "{}: no list call in {}s: the resync did not run ({log:?})", mock.name, window.as_secs());
+            ensure!(
+                !lists.is_empty(),
+                "{}: no list call in {}s: the resync did not run ({log:?})",
+                mock.name,
+                window.as_secs()
+            );
             let bursts = bursts(&lists, self.env.resync / 2);
             let max = bursts.iter().map(Vec::len).max().unwrap_or(0);
             ensure!(
                 max <= 1,
                 "{}: {max} list calls in one resync: {}",
                 mock.name,
-                lists.iter().map(|r| r.to_string()).collect::<Vec<_>>().join("; ")
+                lists
+                    .iter()
+                    .map(|r| r.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; ")
             );
             report::ok(&format!(
                 "{}: {} resync(s), at most one list call each ({} calls in all)",
@@ -431,7 +600,10 @@ impl<'a, P: Platform> Suite<'a, P> {
             }
             reads += log.len();
         }
-        ensure!(reads > 0, "plan made no call to either provider: it cannot have compared anything");
+        ensure!(
+            reads > 0,
+            "plan made no call to either provider: it cannot have compared anything"
+        );
         report::ok(&format!("plan made {reads} reads and zero writes"));
         Ok(())
     }
@@ -441,7 +613,8 @@ impl<'a, P: Platform> Suite<'a, P> {
     async fn edit(&mut self) -> Result<()> {
         let client = &self.env.client;
         let original_ing = k8s::ingresses(client, NAMESPACE).get(INGRESS).await?;
-        let original_rules = serde_json::to_value(original_ing.spec.as_ref().and_then(|s| s.rules.clone()))?;
+        let original_rules =
+            serde_json::to_value(original_ing.spec.as_ref().and_then(|s| s.rules.clone()))?;
         let svc = k8s::services(client, NAMESPACE).get(SERVICE).await?;
         let original_ports = serde_json::to_value(svc.spec.as_ref().and_then(|s| s.ports.clone()))?;
         let result = self.edit_steps().await;
@@ -450,7 +623,8 @@ impl<'a, P: Platform> Suite<'a, P> {
         k8s::patch_service_spec(client, SERVICE, json!({"ports": original_ports})).await?;
         let _ = k8s::delete_node(client, EXTRA_NODE).await;
         result?;
-        self.wait_rules(&[want(PUBLISHED_HOST, PATH, NODE_PORT)], CONVERGE).await?;
+        self.wait_rules(&[want(PUBLISHED_HOST, PATH, NODE_PORT)], CONVERGE)
+            .await?;
         self.check_edge(PUBLISHED_HOST, PATH).await?;
         report::ok("restored the manifests' Ingress and Service; back to the one /fred rule");
         Ok(())
@@ -468,17 +642,36 @@ impl<'a, P: Platform> Suite<'a, P> {
         };
 
         // (a) change the path
-        let before = self.wait_rules(&[want(PUBLISHED_HOST, PATH, NODE_PORT)], CONVERGE).await?;
-        k8s::patch_ingress_spec(&client, INGRESS, rules(vec![k8s::path("/barney", SERVICE, "http")], false)).await?;
-        let after = self.wait_rules(&[want(PUBLISHED_HOST, "/barney", NODE_PORT)], CONVERGE).await?;
-        report::ok(&format!("path /fred → /barney: {} (was {})", after[0].short(), before[0].short()));
+        let before = self
+            .wait_rules(&[want(PUBLISHED_HOST, PATH, NODE_PORT)], CONVERGE)
+            .await?;
+        k8s::patch_ingress_spec(
+            &client,
+            INGRESS,
+            rules(vec![k8s::path("/barney", SERVICE, "http")], false),
+        )
+        .await?;
+        let after = self
+            .wait_rules(&[want(PUBLISHED_HOST, "/barney", NODE_PORT)], CONVERGE)
+            .await?;
+        report::ok(&format!(
+            "path /fred → /barney: {} (was {})",
+            after[0].short(),
+            before[0].short()
+        ));
         let barney = after[0].clone();
 
         // (b) add a path and a host
         k8s::patch_ingress_spec(
             &client,
             INGRESS,
-            rules(vec![k8s::path("/barney", SERVICE, "http"), k8s::path("/wilma", SERVICE, "http")], true),
+            rules(
+                vec![
+                    k8s::path("/barney", SERVICE, "http"),
+                    k8s::path("/wilma", SERVICE, "http"),
+                ],
+                true,
+            ),
         )
         .await?;
         let three = [
@@ -493,7 +686,9 @@ impl<'a, P: Platform> Suite<'a, P> {
             barney.short(),
             now[0].short()
         );
-        report::ok("added /wilma and host second.s.llnwi.net: two new rules, /barney untouched (same uuid and revision)");
+        report::ok(
+            "added /wilma and host second.s.llnwi.net: two new rules, /barney untouched (same uuid and revision)",
+        );
         self.check_edge("second.s.llnwi.net", "/fred").await?;
 
         // (c) switch a backend port: a second named port on the Service, /wilma moves to it
@@ -504,11 +699,19 @@ impl<'a, P: Platform> Suite<'a, P> {
         }
         k8s::patch_service_spec(&client, SERVICE, json!({"ports": ports})).await?;
         let alt = k8s::node_port(&client, SERVICE, "alt").await?;
-        report::ok(&format!("Service got a second port `alt` with nodePort {alt}"));
+        report::ok(&format!(
+            "Service got a second port `alt` with nodePort {alt}"
+        ));
         k8s::patch_ingress_spec(
             &client,
             INGRESS,
-            rules(vec![k8s::path("/barney", SERVICE, "http"), k8s::path("/wilma", SERVICE, "alt")], true),
+            rules(
+                vec![
+                    k8s::path("/barney", SERVICE, "http"),
+                    k8s::path("/wilma", SERVICE, "alt"),
+                ],
+                true,
+            ),
         )
         .await?;
         let switched = [
@@ -525,7 +728,9 @@ impl<'a, P: Platform> Suite<'a, P> {
                 new.short()
             );
         }
-        report::ok(&format!("/wilma now → nodePort {alt}; the other two rules untouched"));
+        report::ok(&format!(
+            "/wilma now → nodePort {alt}; the other two rules untouched"
+        ));
         self.check_node_port(alt, "/").await?;
         self.check_edge(PUBLISHED_HOST, "/wilma").await?;
 
@@ -546,12 +751,15 @@ impl<'a, P: Platform> Suite<'a, P> {
         ];
         let after_move = self.wait_rules(&moved_rules, CONVERGE).await?;
         ensure!(
-            after_move[1].uuid == after_switch[1].uuid && after_move[1].version == after_switch[1].version,
+            after_move[1].uuid == after_switch[1].uuid
+                && after_move[1].version == after_switch[1].version,
             "/wilma (on `alt`) was touched by a change to `http`: {} → {}",
             after_switch[1].short(),
             after_move[1].short()
         );
-        report::ok(&format!("nodePort {NODE_PORT} → {moved}: /barney and second.s.llnwi.net/fred followed, /wilma untouched"));
+        report::ok(&format!(
+            "nodePort {NODE_PORT} → {moved}: /barney and second.s.llnwi.net/fred followed, /wilma untouched"
+        ));
         self.check_node_port(moved, "/").await?;
         self.check_edge(PUBLISHED_HOST, "/barney").await?;
 
@@ -565,7 +773,13 @@ impl<'a, P: Platform> Suite<'a, P> {
         k8s::register_node(&client, EXTRA_NODE, EXTRA_NODE_IP.into()).await?;
         let mut joined = base_ips.clone();
         joined.insert(EXTRA_NODE_IP);
-        let ips = self.wait_origin(&self.env.origin.clone(), &self.env.owner_id.clone(), Some(joined)).await?;
+        let ips = self
+            .wait_origin(
+                &self.env.origin.clone(),
+                &self.env.owner_id.clone(),
+                Some(joined),
+            )
+            .await?;
         let records_joined = self.origin_records(&self.env.origin).await?;
         for r in &records_before {
             ensure!(
@@ -573,10 +787,22 @@ impl<'a, P: Platform> Suite<'a, P> {
                 "joining a node replaced the existing record {r} (create before delete, keep what is right)"
             );
         }
-        report::ok(&format!("node {EXTRA_NODE} ({EXTRA_NODE_IP}) joined: DNS answers {}", mocks::show_ips(&ips)));
+        report::ok(&format!(
+            "node {EXTRA_NODE} ({EXTRA_NODE_IP}) joined: DNS answers {}",
+            mocks::show_ips(&ips)
+        ));
         k8s::delete_node(&client, EXTRA_NODE).await?;
-        let ips = self.wait_origin(&self.env.origin.clone(), &self.env.owner_id.clone(), Some(base_ips)).await?;
-        report::ok(&format!("node {EXTRA_NODE} left: DNS answers {}", mocks::show_ips(&ips)));
+        let ips = self
+            .wait_origin(
+                &self.env.origin.clone(),
+                &self.env.owner_id.clone(),
+                Some(base_ips),
+            )
+            .await?;
+        report::ok(&format!(
+            "node {EXTRA_NODE} left: DNS answers {}",
+            mocks::show_ips(&ips)
+        ));
         Ok(())
     }
 
@@ -601,7 +827,10 @@ impl<'a, P: Platform> Suite<'a, P> {
                 "ports": [{"name": "http", "port": 80, "targetPort": 8000}]}
         }))?;
         if services.get_opt("e2e-clusterip").await?.is_none() {
-            services.create(&PostParams::default(), &clusterip).await.context("create ClusterIP service")?;
+            services
+                .create(&PostParams::default(), &clusterip)
+                .await
+                .context("create ClusterIP service")?;
         }
         // The article's Appendix 3 almost verbatim: class by annotation and label, pathType
         // Exact, and a port name that the Service does not have.
@@ -615,24 +844,49 @@ impl<'a, P: Platform> Suite<'a, P> {
                 "backend": {"service": {"name": SERVICE, "port": {"name": "pywai-port"}}}}]}}]}
         }))?;
         let bad: Vec<(Ingress, &str)> = vec![
-            (k8s::ingress("bad-missing-service", &[("bad1.s.llnwi.net", &[("/x", "no-such-service", "http")])])?, "missing Service"),
-            (article, "port name pywai-port does not exist (the article's YAML)"),
-            (k8s::ingress("bad-not-nodeport", &[("bad3.s.llnwi.net", &[("/x", "e2e-clusterip", "http")])])?, "Service is ClusterIP"),
-            (k8s::ingress("bad-no-host", &[("", &[("/nohost", SERVICE, "http")])])?, "rule with no host"),
+            (
+                k8s::ingress(
+                    "bad-missing-service",
+                    &[("bad1.s.llnwi.net", &[("/x", "no-such-service", "http")])],
+                )?,
+                "missing Service",
+            ),
+            (
+                article,
+                "port name pywai-port does not exist (the article's YAML)",
+            ),
+            (
+                k8s::ingress(
+                    "bad-not-nodeport",
+                    &[("bad3.s.llnwi.net", &[("/x", "e2e-clusterip", "http")])],
+                )?,
+                "Service is ClusterIP",
+            ),
+            (
+                k8s::ingress("bad-no-host", &[("", &[("/nohost", SERVICE, "http")])])?,
+                "rule with no host",
+            ),
         ];
-        let good = k8s::ingress("good-alongside", &[("good.s.llnwi.net", &[("/good", SERVICE, "http")])])?;
+        let good = k8s::ingress(
+            "good-alongside",
+            &[("good.s.llnwi.net", &[("/good", SERVICE, "http")])],
+        )?;
         let result = self.bad_steps(&bad, &good).await;
         for (ing, _) in &bad {
             k8s::delete_ingress(&client, ing.metadata.name.as_deref().unwrap_or_default()).await?;
         }
         k8s::delete_ingress(&client, "good-alongside").await?;
-        let _ = services.delete("e2e-clusterip", &DeleteParams::default()).await;
+        let _ = services
+            .delete("e2e-clusterip", &DeleteParams::default())
+            .await;
         result?;
         for (ing, _) in &bad {
-            self.wait_gone(ing.metadata.name.as_deref().unwrap_or_default()).await?;
+            self.wait_gone(ing.metadata.name.as_deref().unwrap_or_default())
+                .await?;
         }
         self.wait_gone("good-alongside").await?;
-        self.wait_rules(&[want(PUBLISHED_HOST, PATH, NODE_PORT)], CONVERGE).await?;
+        self.wait_rules(&[want(PUBLISHED_HOST, PATH, NODE_PORT)], CONVERGE)
+            .await?;
         report::ok("deleted them all: only the /fred rule remains");
         Ok(())
     }
@@ -647,16 +901,32 @@ impl<'a, P: Platform> Suite<'a, P> {
         for (ing, why) in bad {
             let name = ing.metadata.name.clone().unwrap_or_default();
             let events = wait::until(&format!("a Warning Event on {name}"), CONVERGE, || async {
-                let events = k8s::events_for(&client, NAMESPACE, "Ingress", &name).await.map_err(|e| e.to_string())?;
+                let events = k8s::events_for(&client, NAMESPACE, "Ingress", &name)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 let warnings: Vec<_> = events.into_iter().filter(|e| e.kind == "Warning").collect();
-                if warnings.is_empty() { Err("no Warning Event yet".to_owned()) } else { Ok(warnings) }
+                if warnings.is_empty() {
+                    Err("no Warning Event yet".to_owned())
+                } else {
+                    Ok(warnings)
+                }
             })
             .await?;
-            report::ok(&format!("{name} ({why}): Warning {} — {}", events[0].reason, events[0].note));
+            report::ok(&format!(
+                "{name} ({why}): Warning {} — {}",
+                events[0].reason, events[0].note
+            ));
         }
-        self.wait_ingress_published("good-alongside", &["good.s.llnwi.net"]).await?;
-        self.wait_rules(&[want(PUBLISHED_HOST, PATH, NODE_PORT), want("good.s.llnwi.net", "/good", NODE_PORT)], CONVERGE)
+        self.wait_ingress_published("good-alongside", &["good.s.llnwi.net"])
             .await?;
+        self.wait_rules(
+            &[
+                want(PUBLISHED_HOST, PATH, NODE_PORT),
+                want("good.s.llnwi.net", "/good", NODE_PORT),
+            ],
+            CONVERGE,
+        )
+        .await?;
         report::ok("the good Ingress is published; no rule exists for any bad one");
         self.check_edge("good.s.llnwi.net", "/good").await?;
         Ok(())
@@ -697,7 +967,8 @@ impl<'a, P: Platform> Suite<'a, P> {
         for name in names {
             self.wait_gone(name).await?;
         }
-        self.wait_rules(&[want(PUBLISHED_HOST, PATH, NODE_PORT)], CONVERGE).await?;
+        self.wait_rules(&[want(PUBLISHED_HOST, PATH, NODE_PORT)], CONVERGE)
+            .await?;
         report::ok("cleaned up");
         Ok(())
     }
@@ -705,18 +976,30 @@ impl<'a, P: Platform> Suite<'a, P> {
     async fn restart_steps(&mut self, names: &[&str]) -> Result<()> {
         let client = self.env.client.clone();
         let base = want(PUBLISHED_HOST, PATH, NODE_PORT);
-        self.wait_rules(std::slice::from_ref(&base), CONVERGE).await?;
+        self.wait_rules(std::slice::from_ref(&base), CONVERGE)
+            .await?;
         // Slow the CDN down so the kill lands while the controller is part-way through.
-        self.env.edgio.set_faults(&json!({"latency_ms": 400})).await?;
+        self.env
+            .edgio
+            .set_faults(&json!({"latency_ms": 400}))
+            .await?;
         self.env.edgio.clear_requests().await?;
         for (i, name) in names.iter().enumerate() {
             let host = format!("r{}.s.llnwi.net", i + 1);
-            k8s::create_ingress(&client, &k8s::ingress(name, &[(host.as_str(), &[("/r", SERVICE, "http")])])?).await?;
+            k8s::create_ingress(
+                &client,
+                &k8s::ingress(name, &[(host.as_str(), &[("/r", SERVICE, "http")])])?,
+            )
+            .await?;
         }
         let env = self.env;
         wait::until("the controller's first CDN write", CONVERGE, || async {
             let log = env.edgio.requests().await.map_err(|e| e.to_string())?;
-            if log.iter().any(|r| r.method == "POST") { Ok(()) } else { Err("no POST yet".to_owned()) }
+            if log.iter().any(|r| r.method == "POST") {
+                Ok(())
+            } else {
+                Err("no POST yet".to_owned())
+            }
         })
         .await?;
         if !self.platform.stop_controller().await? {
@@ -725,7 +1008,10 @@ impl<'a, P: Platform> Suite<'a, P> {
         }
         self.controller_stopped = true;
         let partial = self.our_rules(&self.env.owner_id).await?;
-        report::ok(&format!("killed the controller mid-work ({} of our rules existed)", partial.len()));
+        report::ok(&format!(
+            "killed the controller mid-work ({} of our rules existed)",
+            partial.len()
+        ));
         // While it is down: one delete it must finish, one whose finalizer a human removed.
         k8s::delete_ingress(&client, "restart-1").await?;
         k8s::delete_ingress(&client, "restart-2").await?;
@@ -739,12 +1025,19 @@ impl<'a, P: Platform> Suite<'a, P> {
         self.wait_gone("restart-2").await?;
         report::ok("restart-1 finished deleting; restart-2 is gone");
         self.wait_rules(
-            &[base, want("r3.s.llnwi.net", "/r", NODE_PORT), want("r4.s.llnwi.net", "/r", NODE_PORT)],
+            &[
+                base,
+                want("r3.s.llnwi.net", "/r", NODE_PORT),
+                want("r4.s.llnwi.net", "/r", NODE_PORT),
+            ],
             CONVERGE,
         )
         .await?;
-        report::ok("exactly one rule each for restart-3 and restart-4, none for restart-1/2: no duplicate, no orphan");
-        self.wait_origin(&self.env.origin.clone(), &self.env.owner_id.clone(), None).await?;
+        report::ok(
+            "exactly one rule each for restart-3 and restart-4, none for restart-1/2: no duplicate, no orphan",
+        );
+        self.wait_origin(&self.env.origin.clone(), &self.env.owner_id.clone(), None)
+            .await?;
         Ok(())
     }
 
@@ -753,7 +1046,8 @@ impl<'a, P: Platform> Suite<'a, P> {
     async fn faults(&mut self) -> Result<()> {
         let client = self.env.client.clone();
         let base = want(PUBLISHED_HOST, PATH, NODE_PORT);
-        self.wait_rules(std::slice::from_ref(&base), CONVERGE).await?;
+        self.wait_rules(std::slice::from_ref(&base), CONVERGE)
+            .await?;
         let faults = json!({"error_rate": {"*": 0.15}, "burst_429": 3, "retry_after_secs": 1, "latency_ms": 50});
         self.env.edgio.clear_requests().await?;
         self.env.vultr.clear_requests().await?;
@@ -772,7 +1066,8 @@ impl<'a, P: Platform> Suite<'a, P> {
             self.wait_gone(name).await?;
         }
         self.wait_rules(&[base], CONVERGE).await?;
-        self.wait_origin(&self.env.origin.clone(), &self.env.owner_id.clone(), None).await?;
+        self.wait_origin(&self.env.origin.clone(), &self.env.owner_id.clone(), None)
+            .await?;
         report::ok("faults cleared and test Ingresses removed: back to the one /fred rule");
         Ok(())
     }
@@ -781,10 +1076,18 @@ impl<'a, P: Platform> Suite<'a, P> {
         let client = self.env.client.clone();
         for (i, name) in ["fault-1", "fault-2", "fault-3"].iter().enumerate() {
             let host = format!("f{}.s.llnwi.net", i + 1);
-            k8s::create_ingress(&client, &k8s::ingress(name, &[(host.as_str(), &[("/f", SERVICE, "http")])])?).await?;
+            k8s::create_ingress(
+                &client,
+                &k8s::ingress(name, &[(host.as_str(), &[("/f", SERVICE, "http")])])?,
+            )
+            .await?;
         }
-        k8s::patch_ingress_spec(&client, "fault-1", json!({"rules": [{"host": "f1.s.llnwi.net",
-            "http": {"paths": [k8s::path("/f-edited", SERVICE, "http")]}}]}))
+        k8s::patch_ingress_spec(
+            &client,
+            "fault-1",
+            json!({"rules": [{"host": "f1.s.llnwi.net",
+            "http": {"paths": [k8s::path("/f-edited", SERVICE, "http")]}}]}),
+        )
         .await?;
         k8s::delete_ingress(&client, "fault-2").await?;
         report::ok("created fault-1..3, edited fault-1's path, deleted fault-2");
@@ -792,25 +1095,50 @@ impl<'a, P: Platform> Suite<'a, P> {
         if self.platform.fake_nodes_are_real() {
             k8s::register_node(&client, EXTRA_NODE, EXTRA_NODE_IP.into()).await?;
             expected_ips.insert(EXTRA_NODE_IP);
-            report::ok(&format!("node {EXTRA_NODE} joined (a DNS change under faults)"));
+            report::ok(&format!(
+                "node {EXTRA_NODE} joined (a DNS change under faults)"
+            ));
         }
         self.wait_rules(
-            &[base.clone(), want("f1.s.llnwi.net", "/f-edited", NODE_PORT), want("f3.s.llnwi.net", "/f", NODE_PORT)],
+            &[
+                base.clone(),
+                want("f1.s.llnwi.net", "/f-edited", NODE_PORT),
+                want("f3.s.llnwi.net", "/f", NODE_PORT),
+            ],
             CONVERGE_FAULTY,
         )
         .await?;
         self.wait_gone("fault-2").await?;
         report::ok("CDN rules converged despite the faults");
-        let ips = self.wait_origin(&self.env.origin.clone(), &self.env.owner_id.clone(), Some(expected_ips)).await?;
-        report::ok(&format!("DNS converged despite the faults: {}", mocks::show_ips(&ips)));
+        let ips = self
+            .wait_origin(
+                &self.env.origin.clone(),
+                &self.env.owner_id.clone(),
+                Some(expected_ips),
+            )
+            .await?;
+        report::ok(&format!(
+            "DNS converged despite the faults: {}",
+            mocks::show_ips(&ips)
+        ));
         let mut injected = 0;
         for mock in [&self.env.edgio, &self.env.vultr] {
             let log = mock.requests().await?;
-            let failed = log.iter().filter(|r| r.status.is_some_and(|s| s == 429 || s >= 500)).count();
-            report::note(&format!("{}: {failed} of {} calls got an injected 429/5xx", mock.name, log.len()));
+            let failed = log
+                .iter()
+                .filter(|r| r.status.is_some_and(|s| s == 429 || s >= 500))
+                .count();
+            report::note(&format!(
+                "{}: {failed} of {} calls got an injected 429/5xx",
+                mock.name,
+                log.len()
+            ));
             injected += failed;
         }
-        ensure!(injected > 0, "no call got an injected error: the faults were not exercised");
+        ensure!(
+            injected > 0,
+            "no call got an injected error: the faults were not exercised"
+        );
         self.check_handmade_untouched().await
     }
 
@@ -825,7 +1153,9 @@ impl<'a, P: Platform> Suite<'a, P> {
             origin: format!("origin-second.{}", self.env.zone),
         };
         let base = want(PUBLISHED_HOST, PATH, NODE_PORT);
-        let ours_before = self.wait_rules(std::slice::from_ref(&base), CONVERGE).await?;
+        let ours_before = self
+            .wait_rules(std::slice::from_ref(&base), CONVERGE)
+            .await?;
         let records_before = self.origin_records(&self.env.origin).await?;
         let classes: Api<IngressClass> = Api::all(client.clone());
         let class: IngressClass = serde_json::from_value(json!({
@@ -833,89 +1163,152 @@ impl<'a, P: Platform> Suite<'a, P> {
             "metadata": {"name": second.class}, "spec": {"controller": second.controller_name}
         }))?;
         if classes.get_opt(&second.class).await?.is_none() {
-            classes.create(&PostParams::default(), &class).await.context("create second IngressClass")?;
+            classes
+                .create(&PostParams::default(), &class)
+                .await
+                .context("create second IngressClass")?;
         }
         if !self.platform.start_second_controller(&second).await? {
             report::note("this tier cannot start a second controller; skipped");
-            let _ = classes.delete(&second.class, &DeleteParams::default()).await;
+            let _ = classes
+                .delete(&second.class, &DeleteParams::default())
+                .await;
             return Ok(());
         }
-        report::ok(&format!("second controller running: owner {}, class {}, origin {}", second.owner_id, second.class, second.origin));
-        let result = self.two_owner_steps(&second, &ours_before, &records_before).await;
+        report::ok(&format!(
+            "second controller running: owner {}, class {}, origin {}",
+            second.owner_id, second.class, second.origin
+        ));
+        let result = self
+            .two_owner_steps(&second, &ours_before, &records_before)
+            .await;
         k8s::delete_ingress(&client, "second-owner-ingress").await?;
         let cleanup = self.wait_gone("second-owner-ingress").await;
         self.platform.stop_second_controller().await?;
-        let _ = classes.delete(&second.class, &DeleteParams::default()).await;
+        let _ = classes
+            .delete(&second.class, &DeleteParams::default())
+            .await;
         result?;
         cleanup?;
-        self.wait_owner_rules(&second.owner_id, &second.origin, &[], CONVERGE).await?;
-        self.wait_origin(&second.origin, &second.owner_id, Some(BTreeSet::new())).await?;
+        self.wait_owner_rules(&second.owner_id, &second.origin, &[], CONVERGE)
+            .await?;
+        self.wait_origin(&second.origin, &second.owner_id, Some(BTreeSet::new()))
+            .await?;
         report::ok("second owner's Ingress deleted: its rule and records are gone");
-        let ours_after = self.wait_rules(std::slice::from_ref(&base), CONVERGE).await?;
+        let ours_after = self
+            .wait_rules(std::slice::from_ref(&base), CONVERGE)
+            .await?;
         ensure!(
-            ours_after[0].uuid == ours_before[0].uuid && ours_after[0].version == ours_before[0].version,
+            ours_after[0].uuid == ours_before[0].uuid
+                && ours_after[0].version == ours_before[0].version,
             "our rule changed while the other owner worked: {} → {}",
             ours_before[0].short(),
             ours_after[0].short()
         );
         let records_after = self.origin_records(&self.env.origin).await?;
-        ensure!(same_records(&records_before, &records_after), "our records changed: {records_before:?} → {records_after:?}");
+        ensure!(
+            same_records(&records_before, &records_after),
+            "our records changed: {records_before:?} → {records_after:?}"
+        );
         report::ok("our rule and records untouched throughout (same uuid, revision, record ids)");
         self.check_handmade_untouched().await
     }
 
-    async fn two_owner_steps(&mut self, second: &SecondController, ours: &[Rule], records: &[Record]) -> Result<()> {
+    async fn two_owner_steps(
+        &mut self,
+        second: &SecondController,
+        ours: &[Rule],
+        records: &[Record],
+    ) -> Result<()> {
         let client = self.env.client.clone();
-        let mut ing = k8s::ingress("second-owner-ingress", &[("second-owner.s.llnwi.net", &[("/b", SERVICE, "http")])])?;
+        let mut ing = k8s::ingress(
+            "second-owner-ingress",
+            &[("second-owner.s.llnwi.net", &[("/b", SERVICE, "http")])],
+        )?;
         if let Some(spec) = ing.spec.as_mut() {
             spec.ingress_class_name = Some(second.class.clone());
         }
         k8s::create_ingress(&client, &ing).await?;
         let theirs = self
-            .wait_owner_rules(&second.owner_id, &second.origin, &[want("second-owner.s.llnwi.net", "/b", NODE_PORT)], CONVERGE)
+            .wait_owner_rules(
+                &second.owner_id,
+                &second.origin,
+                &[want("second-owner.s.llnwi.net", "/b", NODE_PORT)],
+                CONVERGE,
+            )
             .await?;
         report::ok(&format!("second owner's rule: {}", theirs[0].short()));
-        let ips = self.wait_origin(&second.origin, &second.owner_id, None).await?;
-        report::ok(&format!("{} resolves to {}", second.origin, mocks::show_ips(&ips)));
+        let ips = self
+            .wait_origin(&second.origin, &second.owner_id, None)
+            .await?;
+        report::ok(&format!(
+            "{} resolves to {}",
+            second.origin,
+            mocks::show_ips(&ips)
+        ));
         // Give both controllers a full resync to misbehave, then compare.
         let env = self.env;
         let ours = ours.to_vec();
         let records = records.to_vec();
         let owner = env.owner_id.clone();
         let leftovers = self.leftovers.clone();
-        wait::holds("the first owner's objects stay untouched", env.resync * 2 + Duration::from_secs(1), || {
-            let (ours, records, owner, leftovers) = (ours.clone(), records.clone(), owner.clone(), leftovers.clone());
-            async move {
-                let now: Vec<Rule> = mocks::rules(&env.edgio)
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .into_iter()
-                    .filter(|r| r.mentions(&format!("{owner}/")) && !leftovers.contains(&r.uuid))
-                    .collect();
-                if now.len() != ours.len() || now.iter().zip(&ours).any(|(a, b)| a.uuid != b.uuid || a.version != b.version) {
-                    return Err(format!("our rules changed: {:?}", now.iter().map(Rule::short).collect::<Vec<_>>()));
+        wait::holds(
+            "the first owner's objects stay untouched",
+            env.resync * 2 + Duration::from_secs(1),
+            || {
+                let (ours, records, owner, leftovers) = (
+                    ours.clone(),
+                    records.clone(),
+                    owner.clone(),
+                    leftovers.clone(),
+                );
+                async move {
+                    let now: Vec<Rule> = mocks::rules(&env.edgio)
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .into_iter()
+                        .filter(|r| {
+                            r.mentions(&format!("{owner}/")) && !leftovers.contains(&r.uuid)
+                        })
+                        .collect();
+                    if now.len() != ours.len()
+                        || now
+                            .iter()
+                            .zip(&ours)
+                            .any(|(a, b)| a.uuid != b.uuid || a.version != b.version)
+                    {
+                        return Err(format!(
+                            "our rules changed: {:?}",
+                            now.iter().map(Rule::short).collect::<Vec<_>>()
+                        ));
+                    }
+                    let name = mocks::relative_name(&env.origin, &env.zone);
+                    let recs: Vec<Record> = mocks::records(&env.vultr, &env.zone)
+                        .await
+                        .map_err(|e| e.to_string())?
+                        .into_iter()
+                        .filter(|r| r.kind == "A" && r.name == name)
+                        .collect();
+                    if !same_records(&records, &recs) {
+                        return Err(format!("our records changed: {recs:?}"));
+                    }
+                    let ing = k8s::ingresses(&env.client, NAMESPACE)
+                        .get(INGRESS)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    if !k8s::has_finalizer(&ing)
+                        || k8s::status_hosts(&ing) != BTreeSet::from([PUBLISHED_HOST.to_owned()])
+                    {
+                        return Err(format!(
+                            "our Ingress {INGRESS} was touched: finalizers {:?}, status hosts {:?}",
+                            ing.metadata.finalizers,
+                            k8s::status_hosts(&ing)
+                        ));
+                    }
+                    Ok(())
                 }
-                let name = mocks::relative_name(&env.origin, &env.zone);
-                let recs: Vec<Record> = mocks::records(&env.vultr, &env.zone)
-                    .await
-                    .map_err(|e| e.to_string())?
-                    .into_iter()
-                    .filter(|r| r.kind == "A" && r.name == name)
-                    .collect();
-                if !same_records(&records, &recs) {
-                    return Err(format!("our records changed: {recs:?}"));
-                }
-                let ing = k8s::ingresses(&env.client, NAMESPACE).get(INGRESS).await.map_err(|e| e.to_string())?;
-                if !k8s::has_finalizer(&ing) || k8s::status_hosts(&ing) != BTreeSet::from([PUBLISHED_HOST.to_owned()]) {
-                    return Err(format!(
-                        "our Ingress {INGRESS} was touched: finalizers {:?}, status hosts {:?}",
-                        ing.metadata.finalizers,
-                        k8s::status_hosts(&ing)
-                    ));
-                }
-                Ok(())
-            }
-        })
+            },
+        )
         .await?;
         report::ok("both controllers resynced: neither touched the other's rules or records");
         self.check_handmade_untouched().await
@@ -925,19 +1318,36 @@ impl<'a, P: Platform> Suite<'a, P> {
 
     async fn delete(&mut self) -> Result<()> {
         let client = self.env.client.clone();
-        self.wait_rules(&[want(PUBLISHED_HOST, PATH, NODE_PORT)], CONVERGE).await?;
+        self.wait_rules(&[want(PUBLISHED_HOST, PATH, NODE_PORT)], CONVERGE)
+            .await?;
         k8s::delete_ingress(&client, INGRESS).await?;
         report::ok(&format!("deleted Ingress {INGRESS}"));
         self.wait_gone(INGRESS).await?;
         report::ok("finalizer released: the Ingress is gone");
         self.wait_rules(&[], CONVERGE).await?;
         report::ok("no CDN rule of ours remains");
-        let ips = self.wait_origin(&self.env.origin.clone(), &self.env.owner_id.clone(), Some(BTreeSet::new())).await?;
-        report::ok(&format!("origin A records and ownership TXT removed; DNS answers {}", mocks::show_ips(&ips)));
+        let ips = self
+            .wait_origin(
+                &self.env.origin.clone(),
+                &self.env.owner_id.clone(),
+                Some(BTreeSet::new()),
+            )
+            .await?;
+        report::ok(&format!(
+            "origin A records and ownership TXT removed; DNS answers {}",
+            mocks::show_ips(&ips)
+        ));
         let url = format!("{}{PATH}", self.env.edge);
         let page = mocks::http_get(&url, Some(PUBLISHED_HOST)).await?;
-        ensure!(page.status != 200, "the edge still serves {PUBLISHED_HOST}{PATH}: {}", page.status);
-        report::ok(&format!("the edge no longer serves {PUBLISHED_HOST}{PATH} ({})", page.status));
+        ensure!(
+            page.status != 200,
+            "the edge still serves {PUBLISHED_HOST}{PATH}: {}",
+            page.status
+        );
+        report::ok(&format!(
+            "the edge no longer serves {PUBLISHED_HOST}{PATH} ({})",
+            page.status
+        ));
         self.check_handmade_untouched().await
     }
 
@@ -948,12 +1358,23 @@ impl<'a, P: Platform> Suite<'a, P> {
         match mocks::rules(&self.env.edgio).await {
             Ok(rules) => report::block(
                 "edgio-mock rules",
-                &rules.iter().map(|r| format!("{} headers {:?}", r.short(), r.sent_headers)).collect::<Vec<_>>().join("\n"),
+                &rules
+                    .iter()
+                    .map(|r| format!("{} headers {:?}", r.short(), r.sent_headers))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
             ),
             Err(e) => report::block("edgio-mock rules", &format!("unavailable: {e:#}")),
         }
         match mocks::records(&self.env.vultr, &self.env.zone).await {
-            Ok(recs) => report::block("vultr-mock records", &recs.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")),
+            Ok(recs) => report::block(
+                "vultr-mock records",
+                &recs
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            ),
             Err(e) => report::block("vultr-mock records", &format!("unavailable: {e:#}")),
         }
         let api = k8s::ingresses(&self.env.client, NAMESPACE);
@@ -967,7 +1388,9 @@ impl<'a, P: Platform> Suite<'a, P> {
                     k8s::status_hosts(&ing),
                     ing.metadata.deletion_timestamp.is_some()
                 ));
-                if let Ok(events) = k8s::events_for(&self.env.client, NAMESPACE, "Ingress", &name).await {
+                if let Ok(events) =
+                    k8s::events_for(&self.env.client, NAMESPACE, "Ingress", &name).await
+                {
                     lines.extend(events.iter().map(|e| format!("  {e}")));
                 }
             }
@@ -1015,6 +1438,74 @@ fn bursts<'r>(calls: &[&'r LoggedRequest], gap: Duration) -> Vec<Vec<&'r LoggedR
 }
 
 fn same_records(a: &[Record], b: &[Record]) -> bool {
-    let key = |v: &[Record]| v.iter().map(|r| (r.id.clone(), r.data.clone())).collect::<BTreeMap<_, _>>();
+    let key = |v: &[Record]| {
+        v.iter()
+            .map(|r| (r.id.clone(), r.data.clone()))
+            .collect::<BTreeMap<_, _>>()
+    };
     key(a) == key(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call(time: &str) -> LoggedRequest {
+        LoggedRequest {
+            method: "GET".into(),
+            path: "/config-api/v1/svcinst/delivery/shortname/demo".into(),
+            query: None,
+            status: Some(200),
+            time: Some(time.into()),
+        }
+    }
+
+    #[test]
+    fn calls_closer_than_the_gap_form_one_burst_and_distant_calls_separate_bursts() {
+        let calls = [
+            call("2026-11-23T01:00:00.000Z"),
+            call("2026-11-23T01:00:00.300Z"),
+            call("2026-11-23T01:00:04.000Z"),
+        ];
+        let refs: Vec<&LoggedRequest> = calls.iter().collect();
+        let groups = bursts(&refs, Duration::from_secs(2));
+        assert_eq!(groups.iter().map(Vec::len).collect::<Vec<_>>(), vec![2, 1]);
+    }
+
+    #[test]
+    fn only_account_listings_count_as_edgio_lists_and_only_record_listings_as_vultr_lists() {
+        assert!(edgio_list(&call("2026-11-23T01:00:00Z")));
+        let get_one = LoggedRequest {
+            path: "/config-api/v1/svcinst/delivery/abc".into(),
+            ..call("x")
+        };
+        assert!(!edgio_list(&get_one));
+        let records = LoggedRequest {
+            path: "/v2/domains/example.com/records".into(),
+            ..call("x")
+        };
+        assert!(vultr_list(&records));
+        let post = LoggedRequest {
+            method: "POST".into(),
+            ..records.clone()
+        };
+        assert!(!vultr_list(&post));
+    }
+
+    #[test]
+    fn records_compare_equal_only_with_the_same_ids_and_data() {
+        let r = |id: &str, data: &str| Record {
+            id: id.into(),
+            kind: "A".into(),
+            name: "origin".into(),
+            data: data.into(),
+            ttl: 60,
+        };
+        assert!(same_records(
+            &[r("1", "10.0.0.1"), r("2", "10.0.0.2")],
+            &[r("2", "10.0.0.2"), r("1", "10.0.0.1")]
+        ));
+        assert!(!same_records(&[r("1", "10.0.0.1")], &[r("3", "10.0.0.1")]));
+        assert!(!same_records(&[r("1", "10.0.0.1")], &[r("1", "10.0.0.9")]));
+    }
 }

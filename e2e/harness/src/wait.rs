@@ -22,7 +22,10 @@ where
             Ok(value) => return Ok(value),
             Err(reason) => {
                 if Instant::now() >= deadline {
-                    bail!("timed out after {}s waiting for {what}: {reason}", timeout.as_secs());
+                    bail!(
+                        "timed out after {}s waiting for {what}: {reason}",
+                        timeout.as_secs()
+                    );
                 }
             }
         }
