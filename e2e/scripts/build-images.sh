@@ -6,8 +6,8 @@
 #
 # IMAGE is a short name (pywai, controller, edgio-mock, vultr-mock, kube-local); each becomes
 # edgio-ingress/<name>:dev. Every image is FROM scratch and built from a throw-away context that
-# holds only its binary and e2e/images/etc/, so no base image is pulled and nothing else from the
-# work tree is sent to the daemon. The binaries must already be built:
+# holds only its binary, e2e/images/etc/ and the host's CA bundle, so no base image is pulled and
+# nothing else from the work tree is sent to the daemon. The binaries must already be built:
 #   cargo build --workspace --bins --release    (or without --release for debug)
 # Each image is started once with --help to prove the binary runs in it (SKIP_SMOKE=1 skips that).
 set -euo pipefail
@@ -57,6 +57,19 @@ done
 command -v docker >/dev/null || die "docker is not on PATH"
 docker info >/dev/null 2>&1 || die "the Docker daemon does not answer (docker info failed)"
 
+# The host's CA bundle goes into every image: kube's rustls client loads the system roots when a
+# kubeconfig names no CA, and a controller talking to the real Edgio/Vultr APIs needs them too.
+ca_bundle=""
+for candidate in "${SSL_CERT_FILE:-}" /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt; do
+  if [[ -n "$candidate" && -s "$candidate" ]]; then
+    ca_bundle="$candidate"
+    break
+  fi
+done
+if [[ -z "$ca_bundle" ]]; then
+  echo "build-images: warning: no CA bundle found (set SSL_CERT_FILE); the images will have no TLS roots" >&2
+fi
+
 bin_dir="$ROOT/target/$TRIPLE/$profile"
 ctx_root="$(mktemp -d)"
 trap 'rm -rf "$ctx_root"' EXIT
@@ -75,6 +88,10 @@ for name in "${images[@]}"; do
   mkdir -p "$ctx"
   cp "$src" "$ctx/$bin"
   cp -r "$ROOT/e2e/images/etc" "$ctx/etc"
+  if [[ -n "$ca_bundle" ]]; then
+    mkdir -p "$ctx/etc/ssl/certs"
+    cp -L "$ca_bundle" "$ctx/etc/ssl/certs/ca-certificates.crt"
+  fi
   cp "$ROOT/e2e/images/$name.Dockerfile" "$ctx/Dockerfile"
 
   echo "build-images: $image <- target/$TRIPLE/$profile/$bin"
