@@ -119,10 +119,10 @@ fn check_kind(def: &ResourceDef, v: &Value) -> Result<(), ApiError> {
         return Err(ApiError::BadRequest(format!(
             "{kind} in version \"{version}\" cannot be handled as a {}: converting ({version}.{kind}) to ({}.{}): unknown conversion",
             def.kind,
-            if def.internal_group.is_empty() {
+            if def.group.is_empty() {
                 "core"
             } else {
-                def.internal_group
+                def.group.split('.').next().unwrap_or("")
             },
             def.kind
         )));
