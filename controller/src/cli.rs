@@ -261,3 +261,93 @@ impl Common {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_accept_seconds_and_spans_and_reject_nonsense() {
+        assert_eq!(parse_duration("300"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("5m"), Ok(Duration::from_secs(300)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        for bad in ["0", "", "soon", "-5m"] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        let mut full = vec!["edgio-ingress", "plan"];
+        full.extend_from_slice(args);
+        Cli::try_parse_from(full)
+    }
+
+    const REQUIRED: &[&str] = &[
+        "--origin-hostname",
+        "origin.example.com",
+        "--dns-zone",
+        "example.com",
+        "--edgio-shortname",
+        "demo",
+        "--edgio-username",
+        "demo",
+        "--edgio-shared-key",
+        "00112233445566778899aabbccddeeff",
+        "--vultr-api-key",
+        "demo-vultr-key",
+    ];
+
+    #[test]
+    fn settings_derive_the_relative_origin_name_and_never_print_credentials() {
+        let cli = parse(REQUIRED).expect("parses");
+        let Command::Plan(args) = cli.command else {
+            panic!("plan expected")
+        };
+        let settings = args.common.plan_settings().expect("valid");
+        assert_eq!(settings.dns.origin_name, "origin");
+        assert_eq!(
+            settings.dns.owner_record_name(),
+            "_edgio-ingress-owner.origin"
+        );
+        assert_eq!(
+            settings.node_address_types,
+            vec!["ExternalIP", "InternalIP"]
+        );
+        let debug = format!("{args:?}");
+        assert!(!debug.contains("0011223344"), "shared key in Debug output");
+        assert!(!debug.contains("demo-vultr-key"), "API key in Debug output");
+    }
+
+    #[test]
+    fn invalid_settings_are_configuration_errors() {
+        // Replaces a flag's value in REQUIRED, or appends the flag.
+        let with = |extra: &[&str]| {
+            let mut v = REQUIRED.to_vec();
+            for pair in extra.chunks(2) {
+                match v.iter().position(|a| *a == pair[0]) {
+                    Some(i) => v[i + 1] = pair[1],
+                    None => v.extend_from_slice(pair),
+                }
+            }
+            let cli = parse(&v).expect("parses");
+            let Command::Plan(args) = cli.command else {
+                panic!("plan expected")
+            };
+            args.common.plan_settings().map(|_| ())
+        };
+        assert!(matches!(
+            with(&["--owner-id", "a/b"]),
+            Err(ConfigError::OwnerId(_))
+        ));
+        assert!(matches!(
+            with(&["--origin-hostname", "origin.example.org"]),
+            Err(ConfigError::OriginOutsideZone { .. })
+        ));
+        assert!(matches!(
+            with(&["--node-address-types", " , "]),
+            Err(ConfigError::NoAddressTypes)
+        ));
+        assert!(with(&[]).is_ok());
+    }
+}

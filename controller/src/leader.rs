@@ -240,3 +240,59 @@ impl Elector {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(holder: Option<&str>, renewed_secs_ago: i64, duration: i32) -> LeaseSpec {
+        let now = Timestamp::now();
+        LeaseSpec {
+            holder_identity: holder.map(str::to_string),
+            renew_time: Some(MicroTime(now - SignedDuration::from_secs(renewed_secs_ago))),
+            lease_duration_seconds: Some(duration),
+            ..LeaseSpec::default()
+        }
+    }
+
+    #[test]
+    fn lease_decisions_follow_holder_and_expiry() {
+        let d = Duration::from_secs(15);
+        let now = Timestamp::now();
+        let table: Vec<(&str, Option<LeaseSpec>, LeaseDecision)> = vec![
+            ("no spec", None, LeaseDecision::TakeOver),
+            (
+                "ours",
+                Some(spec(Some("me"), 100, 15)),
+                LeaseDecision::Renew,
+            ),
+            ("free", Some(spec(None, 0, 15)), LeaseDecision::TakeOver),
+            (
+                "released (empty holder)",
+                Some(spec(Some(""), 0, 15)),
+                LeaseDecision::TakeOver,
+            ),
+            (
+                "other, fresh",
+                Some(spec(Some("other"), 5, 15)),
+                LeaseDecision::Wait,
+            ),
+            (
+                "other, expired",
+                Some(spec(Some("other"), 16, 15)),
+                LeaseDecision::TakeOver,
+            ),
+            (
+                "other, never renewed",
+                Some(LeaseSpec {
+                    holder_identity: Some("other".into()),
+                    ..LeaseSpec::default()
+                }),
+                LeaseDecision::TakeOver,
+            ),
+        ];
+        for (what, s, want) in table {
+            assert_eq!(decide(s.as_ref(), "me", now, d), want, "{what}");
+        }
+    }
+}

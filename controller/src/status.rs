@@ -23,3 +23,35 @@ pub fn status_patch(hosts: &[String]) -> Value {
     let entries: Vec<Value> = hosts.iter().map(|h| json!({ "hostname": h })).collect();
     json!({ "status": { "loadBalancer": { "ingress": entries } } })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::networking::v1::{
+        IngressLoadBalancerIngress, IngressLoadBalancerStatus, IngressStatus,
+    };
+
+    #[test]
+    fn hosts_of_reads_sorted_unique_hostnames_and_the_patch_lists_them() {
+        let mut ing = crate::testing::ingress("a").build();
+        assert!(hosts_of(&ing).is_empty());
+        ing.status = Some(IngressStatus {
+            load_balancer: Some(IngressLoadBalancerStatus {
+                ingress: Some(
+                    ["b.example.com", "a.example.com", "b.example.com"]
+                        .iter()
+                        .map(|h| IngressLoadBalancerIngress {
+                            hostname: Some(h.to_string()),
+                            ..Default::default()
+                        })
+                        .collect(),
+                ),
+            }),
+        });
+        assert_eq!(hosts_of(&ing), vec!["a.example.com", "b.example.com"]);
+        assert_eq!(
+            status_patch(&["a.example.com".to_string()]),
+            json!({"status": {"loadBalancer": {"ingress": [{"hostname": "a.example.com"}]}}})
+        );
+    }
+}

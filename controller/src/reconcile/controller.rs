@@ -540,3 +540,67 @@ fn resync_ticks(
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_two_seconds_and_caps_at_five_minutes() {
+        let got: Vec<u64> = (1..=10).map(|n| backoff_delay(n).as_secs()).collect();
+        assert_eq!(got, vec![2, 4, 8, 16, 32, 64, 128, 256, 300, 300]);
+    }
+
+    #[test]
+    fn annotation_keys_are_escaped_as_json_pointers() {
+        assert_eq!(
+            annotation_path("edgio-ingress.dev/owner"),
+            "/metadata/annotations/edgio-ingress.dev~1owner"
+        );
+        assert_eq!(annotation_path("a~b"), "/metadata/annotations/a~0b");
+    }
+
+    #[test]
+    fn service_events_map_only_to_ingresses_naming_the_service() {
+        let (store, mut writer) = reflector::store::<Ingress>();
+        let uses = crate::testing::article_ingress();
+        let other = crate::testing::ingress("other")
+            .path(
+                "x.example.com",
+                "/",
+                "Prefix",
+                "unrelated",
+                crate::testing::Port::Name("http"),
+            )
+            .build();
+        let default_backend = crate::testing::ingress("fallback")
+            .default_backend("pywai-inline-service", crate::testing::Port::Name("http"))
+            .build();
+        for i in [&uses, &other, &default_backend] {
+            writer.apply_watcher_event(&watcher::Event::Apply(i.clone()));
+        }
+        let mut got: Vec<String> = ingresses_for_service(&store, &crate::testing::pywai_service())
+            .into_iter()
+            .map(|r| r.name)
+            .collect();
+        got.sort();
+        assert_eq!(got, vec!["external-pywai-inline-ingress", "fallback"]);
+    }
+
+    #[test]
+    fn node_heartbeats_do_not_trigger_but_address_and_readiness_changes_do() {
+        let fp = NodeFingerprints::default();
+        let n = crate::testing::node("n1", &[("InternalIP", "10.0.0.1")]);
+        assert!(fp.changed(&n, false), "first sight");
+        assert!(!fp.changed(&n, false), "same node again (heartbeat)");
+        assert!(fp.changed(&crate::testing::not_ready(n.clone()), false));
+        assert!(fp.changed(
+            &crate::testing::node("n1", &[("InternalIP", "10.0.0.2")]),
+            false
+        ));
+        assert!(fp.changed(
+            &crate::testing::node("n1", &[("InternalIP", "10.0.0.2")]),
+            true
+        ));
+    }
+}
