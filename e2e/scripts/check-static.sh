@@ -361,6 +361,23 @@ except Exception as e:
 if kc:
     check(kc.get("kind") == "Cluster" and kc.get("apiVersion") == "kind.x-k8s.io/v1alpha4",
           "kind-config.yaml is a kind.x-k8s.io/v1alpha4 Cluster")
+    # kind decodes its config strictly: an unknown field is an error at `kind create cluster`.
+    KIND_TOP = {"kind", "apiVersion", "name", "nodes", "networking", "featureGates", "runtimeConfig",
+                "kubeadmConfigPatches", "kubeadmConfigPatchesJSON6902", "containerdConfigPatches",
+                "containerdConfigPatchesJSON6902"}
+    KIND_NODE = {"role", "image", "labels", "extraMounts", "extraPortMappings", "kubeadmConfigPatches",
+                 "kubeadmConfigPatchesJSON6902"}
+    KIND_NET = {"ipFamily", "apiServerPort", "apiServerAddress", "podSubnet", "serviceSubnet",
+                "disableDefaultCNI", "kubeProxyMode", "dnsSearch"}
+    KIND_PORT = {"containerPort", "hostPort", "listenAddress", "protocol"}
+    unknown = sorted(set(kc) - KIND_TOP) + sorted(set(kc.get("networking") or {}) - KIND_NET)
+    for n in kc.get("nodes", []):
+        unknown += sorted(set(n) - KIND_NODE)
+        for m in n.get("extraPortMappings", []):
+            unknown += sorted(set(m) - KIND_PORT)
+            if m.get("protocol", "TCP") not in ("TCP", "UDP", "SCTP"):
+                unknown.append(f"protocol {m.get('protocol')}")
+    check(not unknown, "kind-config.yaml has only fields kind knows", f"unknown: {unknown}")
     roles = [n.get("role") for n in kc.get("nodes", [])]
     check(sorted(roles) == ["control-plane", "worker", "worker"], "kind: one control plane and two workers", str(roles))
     cp = next((n for n in kc.get("nodes", []) if n.get("role") == "control-plane"), {})
