@@ -55,6 +55,9 @@ kind_missing_reason() {
 }
 
 local_demo() {
+  command -v kubectl >/dev/null ||
+    die "the local tier applies the manifests with kubectl, which is not on PATH (Debian: apt-get install kubernetes-client)"
+  command -v cargo >/dev/null || die "cargo is not on PATH (https://rustup.rs)"
   echo "demo: running the walkthrough on the local tier (no Docker or kind needed)."
   echo "demo: the same manifests, the same binaries; the local tier plays API server, kubelet and kube-proxy."
   cargo build --quiet --workspace --bins
