@@ -424,3 +424,130 @@ fn watch_stream_is_one_json_event_per_line_and_ends_at_timeout() {
         "bad selector refused before the stream starts"
     );
 }
+
+#[test]
+fn hostile_requests_get_errors_and_the_server_keeps_serving() {
+    let srv = Server::start(&[]);
+    let cm = "/api/v1/namespaces/default/configmaps";
+    let cases: &[(&str, String, &str, &str)] = &[
+        (
+            "GET",
+            "/api/v1/namespaces/%00/configmaps/%2F..%2F".into(),
+            "",
+            "",
+        ),
+        ("GET", "//api//v1//".into(), "", ""),
+        (
+            "GET",
+            format!("/api/v1/namespaces/default/configmaps/{}", "a".repeat(5000)),
+            "",
+            "",
+        ),
+        ("POST", cm.into(), "application/json", "null"),
+        ("POST", cm.into(), "application/json", "[]"),
+        (
+            "POST",
+            cm.into(),
+            "application/json",
+            "{\"metadata\": \"x\"}",
+        ),
+        (
+            "POST",
+            cm.into(),
+            "application/json",
+            "{\"metadata\": {\"name\": 5}}",
+        ),
+        (
+            "POST",
+            cm.into(),
+            "application/json",
+            &format!("{}1{}", "[".repeat(10000), "]".repeat(10000)),
+        ),
+        (
+            "POST",
+            cm.into(),
+            "application/json",
+            "{\"metadata\": {\"name\": \"a/b\"}}",
+        ),
+        (
+            "POST",
+            cm.into(),
+            "application/json",
+            "{\"metadata\": {\"name\": \"\u{00e9}\"}}",
+        ),
+        (
+            "PATCH",
+            format!("{cm}/x"),
+            "application/apply-patch+yaml",
+            "a: [unclosed",
+        ),
+        (
+            "PATCH",
+            format!("{cm}/x"),
+            "application/apply-patch+yaml",
+            "- 1\n- 2\n",
+        ),
+        (
+            "PATCH",
+            format!("{cm}/x"),
+            "application/json-patch+json",
+            "[{\"op\": \"move\", \"from\": \"/a\", \"path\": \"/a/b\"}]",
+        ),
+        (
+            "PATCH",
+            format!("{cm}/x"),
+            "application/strategic-merge-patch+json",
+            "{\"metadata\": {\"finalizers\": {\"$patch\": \"delete\"}}}",
+        ),
+        (
+            "GET",
+            format!("{cm}?labelSelector=%28%28%28&fieldSelector=%3D%3D%3D"),
+            "",
+            "",
+        ),
+        ("GET", format!("{cm}?watch=1&resourceVersion=abc"), "", ""),
+        ("GET", format!("{cm}?limit=-1&continue=%ZZ"), "", ""),
+        (
+            "DELETE",
+            format!("{cm}/x"),
+            "application/json",
+            "{\"preconditions\": 7}",
+        ),
+        (
+            "PUT",
+            "/api/v1/namespaces/default/services/kubernetes/status".into(),
+            "application/json",
+            "{\"spec\": 1}",
+        ),
+        (
+            "POST",
+            "/api/v1/namespaces/default/events".into(),
+            "application/json",
+            "{\"apiVersion\":\"v1\",\"kind\":\"Event\",\"metadata\":{\"name\":\"e\"},\"eventTime\":\"\u{00e9}\u{00e9}\u{00e9}\u{00e9}\u{00e9}\u{00e9}\u{00e9}\u{00e9}\u{00e9}\u{00e9}\u{00e9}\"}",
+        ),
+    ];
+    let cm_body =
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}).to_string();
+    assert_eq!(http(&srv, "POST", cm, &[JSON], &cm_body).status, 201);
+    for (method, path, ct, body) in cases {
+        let headers: Vec<(&str, &str)> = if ct.is_empty() {
+            vec![]
+        } else {
+            vec![("Content-Type", ct)]
+        };
+        let r = http(&srv, method, path, &headers, body);
+        assert!(
+            (200..600).contains(&r.status),
+            "{method} {path}: no HTTP answer"
+        );
+        assert!(r.status != 500, "{method} {path} {body}: {}", r.body);
+    }
+    let r = http(
+        &srv,
+        "GET",
+        "/api/v1/namespaces/default/configmaps/x",
+        &[],
+        "",
+    );
+    assert_eq!(r.status, 200, "still serving");
+}
