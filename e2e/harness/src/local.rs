@@ -35,6 +35,25 @@ pub const NODE_NAME: &str = "e2e-local-node";
 pub const RESYNC: Duration = Duration::from_secs(4);
 const STARTUP: Duration = Duration::from_secs(30);
 
+/// The Node's address: 127.0.0.1, or `E2E_NODE_IP` (another loopback address such as 127.0.0.7)
+/// so that two runs on one machine do not both need 127.0.0.1:30080.
+fn node_ip() -> Result<Ipv4Addr> {
+    match std::env::var("E2E_NODE_IP") {
+        Ok(v) if !v.is_empty() => {
+            let ip: Ipv4Addr = v
+                .parse()
+                .with_context(|| format!("E2E_NODE_IP={v} is not an IPv4 address"))?;
+            if !ip.is_loopback() {
+                bail!(
+                    "E2E_NODE_IP={ip} is not a loopback address (the local tier stays on loopback)"
+                );
+            }
+            Ok(ip)
+        }
+        _ => Ok(Ipv4Addr::LOCALHOST),
+    }
+}
+
 /// Everything the local tier started. Dropping it kills every process.
 pub struct LocalTier {
     pub dir: PathBuf,
@@ -118,14 +137,15 @@ impl LocalTier {
         ));
 
         let client = k8s::client(&kubeconfig).await?;
-        k8s::register_node(&client, NODE_NAME, IpAddr::V4(Ipv4Addr::LOCALHOST)).await?;
+        let node_ip = node_ip()?;
+        k8s::register_node(&client, NODE_NAME, IpAddr::V4(node_ip)).await?;
         report::ok(&format!(
-            "registered Node {NODE_NAME} (InternalIP 127.0.0.1, Ready)"
+            "registered Node {NODE_NAME} (InternalIP {node_ip}, Ready)"
         ));
-        let kubelet = tokio::spawn(kubelet(client.clone(), dir.to_path_buf()));
-        report::ok(
-            "playing kubelet/kube-proxy: pywai runs on 127.0.0.1:<nodePort> of the pywai Service",
-        );
+        let kubelet = tokio::spawn(kubelet(client.clone(), dir.to_path_buf(), node_ip));
+        report::ok(&format!(
+            "playing kubelet/kube-proxy: pywai runs on {node_ip}:<nodePort> of the pywai Service"
+        ));
 
         let edgio_base = format!("http://{edgio_api}");
         let vultr_base = format!("http://{vultr_api}");
@@ -162,7 +182,7 @@ impl LocalTier {
             vultr: MockAdmin::new("vultr-mock", &vultr_base),
             dns,
             edge: format!("http://{edge}"),
-            node_url: NodeUrl::new("http://127.0.0.1:{port}", k8s::NODE_PORT),
+            node_url: NodeUrl::new(&format!("http://{node_ip}:{{port}}"), k8s::NODE_PORT),
             owner_id: OWNER_ID.to_owned(),
             origin: ORIGIN.to_owned(),
             zone: ZONE.to_owned(),
@@ -358,7 +378,7 @@ fn parse_any_addr(s: &str) -> Option<SocketAddr> {
 /// Plays kubelet and kube-proxy for the pywai Deployment: one pywai process per nodePort of every
 /// NodePort Service whose selector matches the Deployment's pod labels, restarted on the new port
 /// when a nodePort changes. Runs until aborted; dropping it kills the processes.
-async fn kubelet(client: kube::Client, dir: PathBuf) {
+async fn kubelet(client: kube::Client, dir: PathBuf, node_ip: Ipv4Addr) {
     let mut running: BTreeMap<u16, Proc> = BTreeMap::new();
     let mut failed_once: BTreeSet<u16> = BTreeSet::new();
     loop {
@@ -371,7 +391,17 @@ async fn kubelet(client: kube::Client, dir: PathBuf) {
                     {
                         continue;
                     }
-                    match spawn_pywai(port, &dir).await {
+                    if let Some(p) = running.get_mut(&port)
+                        && let Some(status) = p.exited()
+                        && failed_once.insert(port)
+                    {
+                        // Usually "address in use": another run holds this nodePort.
+                        report::note(&format!(
+                            "kubelet: pywai on {node_ip}:{port} exited ({status}): {}",
+                            procs::tail(&p.log, 3)
+                        ));
+                    }
+                    match spawn_pywai(node_ip, port, &dir).await {
                         Ok(p) => {
                             running.insert(port, p);
                         }
@@ -389,9 +419,9 @@ async fn kubelet(client: kube::Client, dir: PathBuf) {
     }
 }
 
-async fn spawn_pywai(port: u16, dir: &Path) -> Result<Proc> {
+async fn spawn_pywai(ip: Ipv4Addr, port: u16, dir: &Path) -> Result<Proc> {
     let mut cmd = Command::new(bins::binary("pywai").map_err(anyhow::Error::msg)?);
-    cmd.arg("--listen").arg(format!("127.0.0.1:{port}"));
+    cmd.arg("--listen").arg(format!("{ip}:{port}"));
     Proc::spawn(&format!("pywai-{port}"), cmd, dir).await
 }
 
