@@ -5,16 +5,16 @@
 # with, with keep-alive, one worker per core, and the same kind of log line (JSON, buffered).
 # Prints requests/s and p99 latency for each run, the ratio pywai/nginx, and pywai's peak RSS.
 #
-# Environment: DURATION (10s), CONNECTIONS (50), WRK_THREADS (2), PYWAI_PORT (18181),
-# NGINX_PORT (18182), SKIP_BUILD=1 to reuse the existing release binary.
+# Environment: DURATION (10s), CONNECTIONS (50), WRK_THREADS (2), ROUNDS (3: runs per server and
+# mode, alternating pywai and nginx; medians are reported), SKIP_BUILD=1 to reuse the
+# existing release binary. Ports are picked free at run time.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 DURATION="${DURATION:-10s}"
 CONNECTIONS="${CONNECTIONS:-50}"
 WRK_THREADS="${WRK_THREADS:-2}"
-PYWAI_PORT="${PYWAI_PORT:-18181}"
-NGINX_PORT="${NGINX_PORT:-18182}"
+ROUNDS="${ROUNDS:-3}"
 CORES="$(nproc)"
 PYWAI="$ROOT/target/x86_64-unknown-linux-gnu/release/pywai"
 
@@ -54,10 +54,24 @@ cleanup() {
 }
 trap cleanup EXIT
 
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# A port nobody listens on (the machine is shared; fixed ports collide).
+free_port() {
+  local p i
+  for i in $(seq 1 50); do
+    p=$((20000 + RANDOM % 20000))
+    port_in_use "$p" || { echo "$p"; return 0; }
+  done
+  die "no free port found"
+}
+
+# Waits until process $1 listens on port $2.
 wait_port() {
-  local port="$1" i
+  local pid="$1" port="$2" i
   for i in $(seq 1 100); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+    kill -0 "$pid" 2>/dev/null || die "server (pid $pid) exited; see $WORK"
+    if port_in_use "$port"; then return 0; fi
     sleep 0.1
   done
   die "nothing listening on port $port"
@@ -74,11 +88,20 @@ fetch_body() {
 }
 
 start_pywai() {
-  local log="$1"
-  "$PYWAI" --listen "127.0.0.1:$PYWAI_PORT" --access-log "$log" >/dev/null 2>"$WORK/pywai.err" &
+  local log="$1" i
+  : >"$WORK/pywai.err"
+  "$PYWAI" --listen "127.0.0.1:0" --access-log "$log" >/dev/null 2>"$WORK/pywai.err" &
   PYWAI_PID=$!
   PIDS+=("$PYWAI_PID")
-  wait_port "$PYWAI_PORT"
+  # pywai logs the port it bound as its first stderr line.
+  PYWAI_PORT=""
+  for i in $(seq 1 100); do
+    PYWAI_PORT="$(sed -n 's/.*"msg":"listening","addr":"127\.0\.0\.1:\([0-9]*\)".*/\1/p' "$WORK/pywai.err")"
+    [ -n "$PYWAI_PORT" ] && break
+    kill -0 "$PYWAI_PID" 2>/dev/null || die "pywai exited: $(cat "$WORK/pywai.err")"
+    sleep 0.1
+  done
+  [ -n "$PYWAI_PORT" ] || die "pywai did not report its port"
 }
 
 stop_pid() {
@@ -127,7 +150,7 @@ EOF
   "$NGINX_BIN" -p "$WORK" -c "$WORK/nginx.conf" &
   NGINX_PID=$!
   PIDS+=("$NGINX_PID")
-  wait_port "$NGINX_PORT"
+  wait_port "$NGINX_PID" "$NGINX_PORT"
 }
 
 # Prints "<requests/s> <p99 ms>".
@@ -151,6 +174,7 @@ to_ms() {
 }
 
 install_tools
+NGINX_PORT="$(free_port)"
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
   (cd "$ROOT" && cargo build --release -p pywai)
 fi
@@ -167,33 +191,56 @@ BODY_LEN=$((BODY_LEN + 1))
 
 echo "machine: $(uname -m), $CORES cores, $(awk -F: '/model name/ {gsub(/^ +/, "", $2); print $2; exit}' /proc/cpuinfo)"
 echo "date:    $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-echo "load:    wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION, response body $BODY_LEN bytes, $("$NGINX_BIN" -v 2>&1)"
+echo "load:    wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION x $ROUNDS rounds, response body $BODY_LEN bytes, $("$NGINX_BIN" -v 2>&1)"
 echo
 
-printf '%-10s %-7s %14s %10s\n' server logs "requests/s" "p99 (ms)"
+# The machine is shared: alternate the two servers ROUNDS times per mode, so drifting background
+# load hits both alike, and report each server's median run.
+printf '%-6s %-5s %-6s %12s %10s
+' round logs server "requests/s" "p99 (ms)"
 PEAK_RSS_KB=0
-declare -A RPS
+declare -A RUNS
 for log in off on; do
   pywai_log=off
   [ "$log" = on ] && pywai_log=json
-  start_pywai "$pywai_log"
-  read -r rps p99 < <(run_wrk "$PYWAI_PORT")
-  hwm="$(awk '/^VmHWM:/ {print $2}' "/proc/$PYWAI_PID/status")"
-  [ "$hwm" -gt "$PEAK_RSS_KB" ] && PEAK_RSS_KB="$hwm"
-  stop_pid "$PYWAI_PID"
-  RPS[pywai-$log]="$rps"
-  printf '%-10s %-7s %14s %10s\n' pywai "$log" "$rps" "$p99"
+  for round in $(seq 1 "$ROUNDS"); do
+    start_pywai "$pywai_log"
+    read -r rps p99 < <(run_wrk "$PYWAI_PORT")
+    hwm="$(awk '/^VmHWM:/ {print $2}' "/proc/$PYWAI_PID/status")"
+    [ "$hwm" -gt "$PEAK_RSS_KB" ] && PEAK_RSS_KB="$hwm"
+    stop_pid "$PYWAI_PID"
+    RUNS[pywai-$log]+="$rps $p99"$'\n'
+    printf '%-6s %-5s %-6s %12s %10s
+' "$round" "$log" pywai "$rps" "$p99"
 
-  start_nginx "$log" "$BODY"
-  read -r rps p99 < <(run_wrk "$NGINX_PORT")
-  stop_pid "$NGINX_PID"
-  RPS[nginx-$log]="$rps"
-  printf '%-10s %-7s %14s %10s\n' nginx "$log" "$rps" "$p99"
+    start_nginx "$log" "$BODY"
+    read -r rps p99 < <(run_wrk "$NGINX_PORT")
+    stop_pid "$NGINX_PID"
+    RUNS[nginx-$log]+="$rps $p99"$'\n'
+    printf '%-6s %-5s %-6s %12s %10s
+' "$round" "$log" nginx "$rps" "$p99"
+  done
 done
+
+# Median requests/s of a server's runs, with that run's p99.
+median() { printf '%s' "$1" | sort -n -k1,1 | awk '{ r[NR] = $0 } END { print r[int((NR + 1) / 2)] }'; }
 
 echo
+echo "median of $ROUNDS runs each:"
+printf '%-6s %-5s %12s %10s
+' server logs "requests/s" "p99 (ms)"
 for log in off on; do
-  awk -v a="${RPS[pywai-$log]}" -v b="${RPS[nginx-$log]}" -v l="$log" \
+  for server in pywai nginx; do
+    read -r rps p99 <<<"$(median "${RUNS[$server-$log]}")"
+    printf '%-6s %-5s %12s %10s
+' "$server" "$log" "$rps" "$p99"
+  done
+done
+echo
+for log in off on; do
+  read -r a _ <<<"$(median "${RUNS[pywai-$log]}")"
+  read -r b _ <<<"$(median "${RUNS[nginx-$log]}")"
+  awk -v a="$a" -v b="$b" -v l="$log" \
     'BEGIN { printf "pywai/nginx requests/s, logs %-3s: %.2f\n", l, a / b }'
 done
-awk -v kb="$PEAK_RSS_KB" 'BEGIN { printf "pywai peak RSS (VmHWM): %.1f MB\n", kb / 1024 }'
+awk -v kb="$PEAK_RSS_KB" 'BEGIN { printf "pywai peak RSS (VmHWM, max over runs): %.1f MB\n", kb / 1024 }'

@@ -115,7 +115,7 @@ pub fn render_json(ex: &Exchange<'_>, out: &mut Vec<u8>) {
 }
 
 /// Appends the client IP; its characters (digits, hex, `.`, `:`) need no escaping in HTML or JSON.
-fn push_client_ip(out: &mut Vec<u8>, addr: SocketAddr) {
+pub fn push_client_ip(out: &mut Vec<u8>, addr: SocketAddr) {
     use std::io::Write as _;
     // IPv4-mapped peers on a dual-stack socket are shown as the IPv4 address they are.
     let ip = match addr.ip() {

@@ -76,7 +76,16 @@ pub fn format_access(rec: &AccessRecord<'_>, out: &mut Vec<u8>) {
     push_rfc3339_millis(out, rec.time);
     out.extend_from_slice(b"\",\"client\":\"");
     // A socket address's text form needs no JSON escaping.
-    let _ = write!(out, "{}", rec.client);
+    match rec.client {
+        SocketAddr::V4(v4) => {
+            crate::echo::push_client_ip(out, rec.client);
+            out.push(b':');
+            out.extend_from_slice(num.format(v4.port()).as_bytes());
+        }
+        SocketAddr::V6(_) => {
+            let _ = write!(out, "{}", rec.client);
+        }
+    }
     out.extend_from_slice(b"\",\"method\":");
     push_json_str(out, rec.method.as_bytes());
     out.extend_from_slice(b",\"path\":");
