@@ -28,6 +28,22 @@ use crate::metrics::Metrics;
 use crate::names::{ANNOTATION_OWNER, FIELD_MANAGER, FINALIZER};
 use crate::status;
 
+/// Waits until a watch cache has its first full list. A store shared with the Controller can have
+/// several waiters, and its readiness channel only wakes the last one that polled it; so wait in
+/// short slices, each polling afresh, instead of parking forever on a lost wake-up.
+async fn store_ready<K>(store: &Store<K>) -> bool
+where
+    K: kube::Resource + Clone + 'static,
+    K::DynamicType: Eq + std::hash::Hash + Clone,
+{
+    loop {
+        match tokio::time::timeout(Duration::from_millis(200), store.wait_until_ready()).await {
+            Ok(result) => return result.is_ok(),
+            Err(_) => continue,
+        }
+    }
+}
+
 /// Notes as (warning, reason, message), for comparing passes.
 type NoteSet = BTreeSet<(bool, &'static str, String)>;
 
@@ -51,10 +67,10 @@ impl Stores {
     }
 
     async fn wait_until_ready(&self) -> bool {
-        self.ingresses.wait_until_ready().await.is_ok()
-            && self.services.wait_until_ready().await.is_ok()
-            && self.nodes.wait_until_ready().await.is_ok()
-            && self.classes.wait_until_ready().await.is_ok()
+        store_ready(&self.ingresses).await
+            && store_ready(&self.services).await
+            && store_ready(&self.nodes).await
+            && store_ready(&self.classes).await
     }
 }
 
@@ -522,11 +538,18 @@ fn resync_ticks(
         let ready = ready.clone();
         async move {
             interval.tick().await;
+            tracing::debug!("resync tick");
             if !warmed && !stores.wait_until_ready().await {
                 return None;
             }
+            tracing::debug!("caches ready, collecting garbage");
             let cluster = stores.cluster();
             let out = engine.collect_garbage(&cluster).await;
+            tracing::debug!(
+                writes = out.writes,
+                errors = out.errors.len(),
+                "garbage collection done"
+            );
             ctx.count(&out);
             for n in &out.notes {
                 if n.warning {
