@@ -139,6 +139,17 @@ impl IngressError {
         false
     }
 
+    /// The route (or defaultBackend) was not published because of this finding. These are the
+    /// findings counted in `edgio_ingress_errors_total`.
+    pub fn skips_route(&self) -> bool {
+        !matches!(
+            self,
+            Self::LooseMatch { .. }
+                | Self::InvalidAnnotation { .. }
+                | Self::TlsTerminatedAtEdge { .. }
+        )
+    }
+
     /// Informational findings become Normal Events; the rest are Warnings.
     pub fn is_warning(&self) -> bool {
         !matches!(self, Self::TlsTerminatedAtEdge { .. })

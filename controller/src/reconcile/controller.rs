@@ -149,6 +149,9 @@ impl Context {
         for e in &out.errors {
             self.metrics.error(e.reason());
         }
+        for reason in &out.skipped {
+            self.metrics.error(reason);
+        }
     }
 }
 

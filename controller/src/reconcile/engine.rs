@@ -57,6 +57,8 @@ pub struct Outcome {
     pub errors: Vec<ReconcileError>,
     /// Provider writes made.
     pub writes: usize,
+    /// Reasons of route-skipping translation findings (counted as errors in the metrics).
+    pub skipped: Vec<&'static str>,
 }
 
 impl Outcome {
@@ -162,6 +164,9 @@ impl Engine {
             translate(ingress, cluster)
         };
         for p in &routes.problems {
+            if p.skips_route() {
+                out.skipped.push(p.reason());
+            }
             out.notes.push(Note {
                 warning: p.is_warning(),
                 reason: p.reason(),

@@ -608,6 +608,7 @@ async fn a_missing_service_keeps_the_published_rule_instead_of_deleting_it() {
     assert_eq!(w.cdn.calls().writes(), 0);
     assert_eq!(w.rules().len(), 1);
     assert!(out.notes.iter().any(|n| n.reason == "ServiceNotFound"));
+    assert_eq!(out.skipped, vec!["ServiceNotFound"]);
     assert_eq!(out.hosts, vec!["demo.s.llnwi.net"]);
 }
 
