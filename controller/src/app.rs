@@ -46,6 +46,22 @@ pub enum AppError {
 }
 
 impl AppError {
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Config(e) => e.reason(),
+            Self::Provider { .. } => "ProviderClientInvalid",
+            Self::Kube(_) => "KubeUnreachable",
+            Self::Http { .. } => "HttpBindFailed",
+            Self::Leader(e) => e.reason(),
+            Self::Snapshot(e) => e.reason(),
+        }
+    }
+
+    /// The process exits either way; a supervisor restarting it may succeed for these.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Kube(_) | Self::Leader(_) | Self::Snapshot(_))
+    }
+
     /// Exit code: 2 for configuration errors, 1 for everything else.
     pub fn exit_code(&self) -> u8 {
         if matches!(self, Self::Config(_)) {

@@ -38,7 +38,7 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!(error = %e, "edgio-ingress failed");
+            tracing::error!(error = %e, reason = e.reason(), "edgio-ingress failed");
             ExitCode::from(e.exit_code())
         }
     }

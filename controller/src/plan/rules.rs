@@ -248,7 +248,7 @@ mod tests {
 
     #[test]
     #[allow(clippy::type_complexity)]
-    fn diff_table() {
+    fn diff_creates_updates_deletes_and_reports_conflicts_as_tabled() {
         let s = settings_a();
         let mk = |paths: &[(&str, &str, u16)]| desired_rules(&routes_for(paths), &s);
         let marker = s.marker("default", "web");

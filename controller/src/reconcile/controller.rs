@@ -300,6 +300,10 @@ async fn reconcile_inner(ing: &Ingress, ctx: &Context) -> Result<Action, Reconci
             remove_finalizer(&api, ing)
                 .await
                 .map_err(kube_err("remove finalizer", ing))?;
+            ctx.emitted
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(&key_of(ing));
             tracing::info!(ingress = %key_of(ing), "released");
             Ok(Action::await_change())
         }
