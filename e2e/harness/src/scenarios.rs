@@ -76,6 +76,8 @@ pub struct Suite<'a, P: Platform> {
     leftovers: BTreeSet<String>,
     /// Set while the restart scenario has the controller stopped.
     controller_stopped: bool,
+    /// Set by a scenario this tier cannot run: it is then neither passed nor failed.
+    skipped: Option<String>,
 }
 
 impl<'a, P: Platform> Suite<'a, P> {
@@ -88,6 +90,7 @@ impl<'a, P: Platform> Suite<'a, P> {
             handmade: Vec::new(),
             leftovers: BTreeSet::new(),
             controller_stopped: false,
+            skipped: None,
         }
     }
 
@@ -106,7 +109,10 @@ impl<'a, P: Platform> Suite<'a, P> {
                     let _ = self.env.edgio.clear_faults().await;
                     let _ = self.env.vultr.clear_faults().await;
                     match self.$body().await {
-                        Ok(()) => self.report.pass($title),
+                        Ok(()) => match self.skipped.take() {
+                            Some(why) => report::say(&format!("- {}: skipped ({why})", $title)),
+                            None => self.report.pass($title),
+                        },
                         Err(e) => {
                             self.report.fail($title, &e);
                             self.diagnose().await;
@@ -588,7 +594,7 @@ impl<'a, P: Platform> Suite<'a, P> {
         self.env.edgio.clear_requests().await?;
         self.env.vultr.clear_requests().await?;
         let Some(output) = self.platform.run_plan().await? else {
-            report::note("this tier cannot run `edgio-ingress plan`; skipped");
+            self.skipped = Some("this tier cannot run `edgio-ingress plan`".into());
             return Ok(());
         };
         report::block("edgio-ingress plan", &output);
@@ -1003,7 +1009,7 @@ impl<'a, P: Platform> Suite<'a, P> {
         })
         .await?;
         if !self.platform.stop_controller().await? {
-            report::note("this tier cannot stop the controller; restart scenario skipped");
+            self.skipped = Some("this tier cannot stop the controller".into());
             return Ok(());
         }
         self.controller_stopped = true;
@@ -1169,7 +1175,7 @@ impl<'a, P: Platform> Suite<'a, P> {
                 .context("create second IngressClass")?;
         }
         if !self.platform.start_second_controller(&second).await? {
-            report::note("this tier cannot start a second controller; skipped");
+            self.skipped = Some("this tier cannot start a second controller".into());
             let _ = classes
                 .delete(&second.class, &DeleteParams::default())
                 .await;
