@@ -191,7 +191,7 @@ impl Engine {
             )
         };
         for c in &plan.conflicts {
-            out.notes.push(Note::warning(c.reason(), c.to_string()));
+            out.fail(ReconcileError::Refused(c.clone()));
         }
         {
             let _t = self.metrics.stage("apply_cdn");
