@@ -126,6 +126,12 @@ impl Context {
         };
         let reference = ing.object_ref(&());
         for note in fresh {
+            // Logged once per change, like the Event, not on every resync.
+            if note.warning {
+                tracing::warn!(ingress = %key_of(ing), reason = note.reason, "{}", note.message);
+            } else {
+                tracing::info!(ingress = %key_of(ing), reason = note.reason, "{}", note.message);
+            }
             let mut message = note.message.clone();
             message.truncate(1000);
             let event = Event {
@@ -250,6 +256,10 @@ fn kube_err(action: &'static str, ing: &Ingress) -> impl FnOnce(kube::Error) -> 
 pub async fn reconcile(ing: Arc<Ingress>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
     let result = reconcile_inner(&ing, &ctx).await;
     ctx.metrics.reconciled(result.is_ok());
+    // Provider errors were counted with the outcome; Kubernetes API failures end here.
+    if let Err(e @ ReconcileError::Kube { .. }) = &result {
+        ctx.metrics.error(e.reason());
+    }
     if result.is_ok() {
         ctx.failures
             .lock()
@@ -316,9 +326,6 @@ async fn reconcile_inner(ing: &Ingress, ctx: &Context) -> Result<Action, Reconci
             }
             let out = ctx.engine.publish(&cluster, ing).await;
             ctx.count(&out);
-            for p in out.notes.iter().filter(|n| n.warning) {
-                tracing::warn!(ingress = %key_of(ing), reason = p.reason, "{}", p.message);
-            }
             ctx.report(ing, &out.notes).await;
             if status::hosts_of(ing) != out.hosts {
                 let _t = ctx.metrics.stage("update_status");
