@@ -3,7 +3,8 @@
 #
 # nginx is configured here to `return 200` a body of exactly the size pywai answers wrk's request
 # with, with keep-alive, one worker per core, and the same kind of log line (JSON, buffered).
-# Prints requests/s and p99 latency for each run, the ratio pywai/nginx, and pywai's peak RSS.
+# Prints requests/s, p99 latency and the server's CPU time per request for each run, the ratio
+# pywai/nginx of the median requests/s, and pywai's peak RSS.
 #
 # Environment: DURATION (10s), CONNECTIONS (50), WRK_THREADS (2), ROUNDS (3: runs per server and
 # mode, alternating pywai and nginx; medians are reported), SKIP_BUILD=1 to reuse the
@@ -153,16 +154,35 @@ EOF
   wait_port "$NGINX_PID" "$NGINX_PORT"
 }
 
-# Prints "<requests/s> <p99 ms>".
+# CPU ticks (user + system) used so far by the given processes and all their threads.
+cpu_ticks() {
+  local t=0 p task f
+  for p in "$@"; do
+    for task in /proc/"$p"/task/*; do
+      read -r -a f <"$task/stat" || continue
+      # Fields 14 and 15 (utime, stime); the command name holds no spaces here.
+      t=$((t + f[13] + f[14]))
+    done
+  done
+  echo "$t"
+}
+
+# Runs wrk against the port while measuring the server processes' CPU.
+# Prints "<requests/s> <p99 ms> <server CPU microseconds per request>".
 run_wrk() {
-  local port="$1" out
+  local port="$1" out before after
+  shift
+  before="$(cpu_ticks "$@")"
   out="$(wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "http://127.0.0.1:$port/")"
+  after="$(cpu_ticks "$@")"
   echo "$out" >>"$WORK/wrk.log"
-  local rps p99
+  local rps p99 reqs
   rps="$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")"
   p99="$(awk '$1 == "99%" {print $2}' <<<"$out")"
-  [ -n "$rps" ] || die "could not read wrk output: $out"
-  echo "$rps $(to_ms "$p99")"
+  reqs="$(awk '/requests in/ {print $1}' <<<"$out")"
+  [ -n "$rps" ] && [ -n "$reqs" ] || die "could not read wrk output: $out"
+  echo "$rps $(to_ms "$p99") $(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$reqs" \
+    'BEGIN { printf "%.2f", t / hz * 1e6 / n }')"
 }
 
 to_ms() {
@@ -196,8 +216,9 @@ echo
 
 # The machine is shared: alternate the two servers ROUNDS times per mode, so drifting background
 # load hits both alike, and report each server's median run.
-printf '%-6s %-5s %-6s %12s %10s
-' round logs server "requests/s" "p99 (ms)"
+ROW='%-6s %-5s %-6s %12s %10s %12s\n'
+# shellcheck disable=SC2059
+printf "$ROW" round logs server "requests/s" "p99 (ms)" "CPU us/req"
 PEAK_RSS_KB=0
 declare -A RUNS
 for log in off on; do
@@ -205,35 +226,38 @@ for log in off on; do
   [ "$log" = on ] && pywai_log=json
   for round in $(seq 1 "$ROUNDS"); do
     start_pywai "$pywai_log"
-    read -r rps p99 < <(run_wrk "$PYWAI_PORT")
+    read -r rps p99 cpu < <(run_wrk "$PYWAI_PORT" "$PYWAI_PID")
     hwm="$(awk '/^VmHWM:/ {print $2}' "/proc/$PYWAI_PID/status")"
     [ "$hwm" -gt "$PEAK_RSS_KB" ] && PEAK_RSS_KB="$hwm"
     stop_pid "$PYWAI_PID"
-    RUNS[pywai-$log]+="$rps $p99"$'\n'
-    printf '%-6s %-5s %-6s %12s %10s
-' "$round" "$log" pywai "$rps" "$p99"
+    RUNS[pywai-$log]+="$rps $p99 $cpu"$'\n'
+    # shellcheck disable=SC2059
+    printf "$ROW" "$round" "$log" pywai "$rps" "$p99" "$cpu"
 
     start_nginx "$log" "$BODY"
-    read -r rps p99 < <(run_wrk "$NGINX_PORT")
+    # The master and its workers.
+    # shellcheck disable=SC2046
+    read -r rps p99 cpu < <(run_wrk "$NGINX_PORT" "$NGINX_PID" $(pgrep -P "$NGINX_PID"))
     stop_pid "$NGINX_PID"
-    RUNS[nginx-$log]+="$rps $p99"$'\n'
-    printf '%-6s %-5s %-6s %12s %10s
-' "$round" "$log" nginx "$rps" "$p99"
+    RUNS[nginx-$log]+="$rps $p99 $cpu"$'\n'
+    # shellcheck disable=SC2059
+    printf "$ROW" "$round" "$log" nginx "$rps" "$p99" "$cpu"
   done
 done
 
-# Median requests/s of a server's runs, with that run's p99.
+# Median requests/s of a server's runs, with that run's p99 and CPU per request.
 median() { printf '%s' "$1" | sort -n -k1,1 | awk '{ r[NR] = $0 } END { print r[int((NR + 1) / 2)] }'; }
 
 echo
 echo "median of $ROUNDS runs each:"
-printf '%-6s %-5s %12s %10s
-' server logs "requests/s" "p99 (ms)"
+MED='%-6s %-5s %12s %10s %12s\n'
+# shellcheck disable=SC2059
+printf "$MED" server logs "requests/s" "p99 (ms)" "CPU us/req"
 for log in off on; do
   for server in pywai nginx; do
-    read -r rps p99 <<<"$(median "${RUNS[$server-$log]}")"
-    printf '%-6s %-5s %12s %10s
-' "$server" "$log" "$rps" "$p99"
+    read -r rps p99 cpu <<<"$(median "${RUNS[$server-$log]}")"
+    # shellcheck disable=SC2059
+    printf "$MED" "$server" "$log" "$rps" "$p99" "$cpu"
   done
 done
 echo
