@@ -59,8 +59,8 @@ port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # A port nobody listens on (the machine is shared; fixed ports collide).
 free_port() {
-  local p i
-  for i in $(seq 1 50); do
+  local p
+  for _ in $(seq 1 50); do
     p=$((20000 + RANDOM % 20000))
     port_in_use "$p" || { echo "$p"; return 0; }
   done
@@ -69,8 +69,8 @@ free_port() {
 
 # Waits until process $1 listens on port $2.
 wait_port() {
-  local pid="$1" port="$2" i
-  for i in $(seq 1 100); do
+  local pid="$1" port="$2"
+  for _ in $(seq 1 100); do
     kill -0 "$pid" 2>/dev/null || die "server (pid $pid) exited; see $WORK"
     if port_in_use "$port"; then return 0; fi
     sleep 0.1
@@ -89,14 +89,14 @@ fetch_body() {
 }
 
 start_pywai() {
-  local log="$1" i
+  local log="$1"
   : >"$WORK/pywai.err"
   "$PYWAI" --listen "127.0.0.1:0" --access-log "$log" >/dev/null 2>"$WORK/pywai.err" &
   PYWAI_PID=$!
   PIDS+=("$PYWAI_PID")
   # pywai logs the port it bound as its first stderr line.
   PYWAI_PORT=""
-  for i in $(seq 1 100); do
+  for _ in $(seq 1 100); do
     PYWAI_PORT="$(sed -n 's/.*"msg":"listening","addr":"127\.0\.0\.1:\([0-9]*\)".*/\1/p' "$WORK/pywai.err")"
     [ -n "$PYWAI_PORT" ] && break
     kill -0 "$PYWAI_PID" 2>/dev/null || die "pywai exited: $(cat "$WORK/pywai.err")"
@@ -180,7 +180,7 @@ run_wrk() {
   rps="$(awk '/^Requests\/sec:/ {print $2}' <<<"$out")"
   p99="$(awk '$1 == "99%" {print $2}' <<<"$out")"
   reqs="$(awk '/requests in/ {print $1}' <<<"$out")"
-  [ -n "$rps" ] && [ -n "$reqs" ] || die "could not read wrk output: $out"
+  if [ -z "$rps" ] || [ -z "$reqs" ]; then die "could not read wrk output: $out"; fi
   echo "$rps $(to_ms "$p99") $(awk -v t=$((after - before)) -v hz="$(getconf CLK_TCK)" -v n="$reqs" \
     'BEGIN { printf "%.2f", t / hz * 1e6 / n }')"
 }
