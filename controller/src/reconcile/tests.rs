@@ -529,7 +529,10 @@ async fn two_owner_ids_share_one_account_and_zone_without_touching_each_other() 
     );
     let reasons: Vec<_> = out.errors.iter().map(|e| e.reason()).collect();
     assert_eq!(reasons, vec!["RuleConflict"]);
-    assert!(out.retryable_error().is_none(), "a conflict must not hot-loop");
+    assert!(
+        out.retryable_error().is_none(),
+        "a conflict must not hot-loop"
+    );
     assert_eq!(a.cdn.calls().writes(), 0);
     assert_eq!(a.rules().len(), 2);
 
