@@ -268,6 +268,10 @@ impl ContainerTier {
             resync: RESYNC,
             vultr_api: format!("{vultr_base}/v2"),
             vultr_key: VULTR_KEY.to_owned(),
+            edgio_api: format!("{edgio_base}/config-api/v1"),
+            edgio_user: EDGIO_USER.to_owned(),
+            edgio_key: EDGIO_KEY.to_owned(),
+            edgio_shortname: EDGIO_SHORTNAME.to_owned(),
         };
         Ok(tier)
     }
@@ -377,6 +381,10 @@ fn placeholder_env(dir: &Path) -> Result<Env> {
         resync: RESYNC,
         vultr_api: String::new(),
         vultr_key: String::new(),
+        edgio_api: String::new(),
+        edgio_user: String::new(),
+        edgio_key: String::new(),
+        edgio_shortname: String::new(),
     })
 }
 

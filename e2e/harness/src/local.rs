@@ -189,6 +189,10 @@ impl LocalTier {
             resync: RESYNC,
             vultr_api: format!("{vultr_base}/v2"),
             vultr_key: VULTR_KEY.to_owned(),
+            edgio_api: format!("{edgio_base}/config-api/v1"),
+            edgio_user: EDGIO_USER.to_owned(),
+            edgio_key: EDGIO_KEY.to_owned(),
+            edgio_shortname: EDGIO_SHORTNAME.to_owned(),
         };
         Ok(LocalTier {
             dir: dir.to_path_buf(),

@@ -96,6 +96,13 @@ struct ClusterOpts {
     resync: Duration,
     #[arg(long, default_value = "demo-vultr-key")]
     vultr_key: String,
+    /// Edgio user, hex shared key and shortname the mock knows (for rules made by hand).
+    #[arg(long, default_value = "demo")]
+    edgio_user: String,
+    #[arg(long, default_value = "00112233445566778899aabbccddeeff")]
+    edgio_key: String,
+    #[arg(long, default_value = "demo")]
+    edgio_shortname: String,
     #[command(flatten)]
     run: RunOpts,
 }
@@ -320,6 +327,10 @@ async fn cluster(opts: ClusterOpts) -> Result<u8> {
         resync: opts.resync,
         vultr_api: format!("{}/v2", opts.vultr_admin.trim_end_matches('/')),
         vultr_key: opts.vultr_key.clone(),
+        edgio_api: format!("{}/config-api/v1", opts.edgio_admin.trim_end_matches('/')),
+        edgio_user: opts.edgio_user.clone(),
+        edgio_key: opts.edgio_key.clone(),
+        edgio_shortname: opts.edgio_shortname.clone(),
     };
     say(&format!(
         "e2e cluster: kubeconfig {}, owner id {}",

@@ -426,3 +426,67 @@ mod tests {
         );
     }
 }
+
+/// Edgio rules made or changed "by hand": through the real Config API with the account's
+/// credentials (signed requests), as an operator or another tool would.
+pub struct EdgioByHand {
+    client: edgio_ingress::providers::edgio::EdgioClient,
+    shortname: String,
+}
+
+impl EdgioByHand {
+    pub fn new(api: &str, user: &str, key: &str, shortname: &str) -> Result<Self> {
+        use edgio_ingress::providers::edgio::{EdgioClient, EdgioConfig};
+        let client = EdgioClient::new(EdgioConfig::new(api, user, key)).context("Edgio client")?;
+        Ok(Self {
+            client,
+            shortname: shortname.to_owned(),
+        })
+    }
+
+    /// Creates a rule with no ownership marker; returns its uuid.
+    pub async fn create(&self, host: &str, path: &str, origin: &str, port: u16) -> Result<String> {
+        let inst: edgio_ingress::providers::edgio::Instance =
+            serde_json::from_value(serde_json::json!({
+                "accounts": [{"shortname": self.shortname}],
+                "body": {"serviceKey": {"name": "delivery"}, "serviceProfileName": "LLNW-Generic",
+                    "publishedHostname": host, "publishedUrlPath": path,
+                    "sourceHostname": origin, "sourceUrlPath": "",
+                    "protocolSets": [{"publishedProtocol": "http", "sourceProtocol": "http",
+                        "sourcePort": port, "options": []}]}
+            }))
+            .context("hand-made instance")?;
+        let made = self
+            .client
+            .create(&inst)
+            .await
+            .with_context(|| format!("creating {host}{path} by hand"))?;
+        made.uuid.context("the created rule has no uuid")
+    }
+
+    pub async fn delete(&self, uuid: &str) -> Result<()> {
+        self.client
+            .delete(uuid)
+            .await
+            .with_context(|| format!("deleting rule {uuid} by hand"))?;
+        Ok(())
+    }
+
+    /// Replaces the source port of every protocol set of a rule (an edit made by hand).
+    pub async fn set_source_port(&self, uuid: &str, port: u16) -> Result<()> {
+        let mut inst = self
+            .client
+            .get(uuid)
+            .await
+            .with_context(|| format!("reading rule {uuid}"))?
+            .with_context(|| format!("rule {uuid} does not exist"))?;
+        for set in &mut inst.body.protocol_sets {
+            set.source_port = Some(port);
+        }
+        self.client
+            .replace(uuid, &inst)
+            .await
+            .with_context(|| format!("editing rule {uuid} by hand"))?;
+        Ok(())
+    }
+}

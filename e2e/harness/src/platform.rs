@@ -34,6 +34,12 @@ pub struct Env {
     /// Vultr API base (`…/v2`) and key, for records made by hand.
     pub vultr_api: String,
     pub vultr_key: String,
+    /// Edgio Config API base (`…/config-api/v1`), user, hex key and shortname, for rules made
+    /// or changed by hand.
+    pub edgio_api: String,
+    pub edgio_user: String,
+    pub edgio_key: String,
+    pub edgio_shortname: String,
 }
 
 /// How to reach a NodePort from where the harness runs: a URL template with `{port}` (any

@@ -30,6 +30,7 @@ pub const OWNER_HEADER: &str = "X-Edgio-Ingress-Owner";
 /// Where the hand-made records live; no controller may touch them.
 const HANDMADE_A: (&str, &str) = ("www", "192.0.2.80");
 const HANDMADE_TXT: (&str, &str) = ("handmade", "made by hand, not by a controller");
+const HANDMADE_RULE: (&str, &str) = ("handmade.s.llnwi.net", "/hand");
 /// A second node's address for join/leave (TEST-NET-1: never routed, never dialled).
 const EXTRA_NODE_IP: Ipv4Addr = Ipv4Addr::new(192, 0, 2, 10);
 const EXTRA_NODE: &str = "e2e-extra-node";
@@ -61,6 +62,7 @@ pub const ALL: &[&str] = &[
     "restart",
     "faults",
     "two-owners",
+    "drift",
     "delete",
 ];
 
@@ -71,6 +73,8 @@ pub struct Suite<'a, P: Platform> {
     manifests: &'a Path,
     pub report: Report,
     handmade: Vec<Record>,
+    /// The hand-made CDN rule: (uuid, revision).
+    handmade_rule: Option<(String, i64)>,
     /// Rules a failed scenario left behind (by uuid): later scenarios ignore them, so one
     /// finding does not fail everything after it.
     leftovers: BTreeSet<String>,
@@ -88,6 +92,7 @@ impl<'a, P: Platform> Suite<'a, P> {
             manifests,
             report: Report::new(),
             handmade: Vec::new(),
+            handmade_rule: None,
             leftovers: BTreeSet::new(),
             controller_stopped: false,
             skipped: None,
@@ -150,6 +155,7 @@ impl<'a, P: Platform> Suite<'a, P> {
             "two owners share one account and zone",
             two_owners
         );
+        scenario!("drift", "drift: rules changed by hand are repaired", drift);
         scenario!("delete", "scenario 3: delete", delete);
         let _ = self.env.edgio.clear_faults().await;
         let _ = self.env.vultr.clear_faults().await;
@@ -158,7 +164,8 @@ impl<'a, P: Platform> Suite<'a, P> {
     /// Records made by hand through the Vultr API before anything runs; every scenario that
     /// deletes or garbage-collects must leave them alone.
     async fn prepare(&mut self) -> Result<()> {
-        self.report.scenario("prepare: hand-made DNS records");
+        self.report
+            .scenario("prepare: a hand-made CDN rule and hand-made DNS records");
         let existing = mocks::records(&self.env.vultr, &self.env.zone).await?;
         for (kind, (name, data)) in [("A", HANDMADE_A), ("TXT", HANDMADE_TXT)] {
             if existing.iter().any(|r| r.kind == kind && r.name == name) {
@@ -193,7 +200,38 @@ impl<'a, P: Platform> Suite<'a, P> {
         for r in &self.handmade {
             report::ok(&format!("hand-made record {r}"));
         }
+        let (host, path) = HANDMADE_RULE;
+        let existing = mocks::rules(&self.env.edgio).await?;
+        let rule = match existing.iter().find(|r| r.host == host && r.has_path(path)) {
+            Some(r) => r.clone(),
+            None => {
+                let uuid = self
+                    .by_hand()?
+                    .create(host, path, "handmade-origin.example.com", 8080)
+                    .await?;
+                let rules = mocks::rules(&self.env.edgio).await?;
+                rules
+                    .into_iter()
+                    .find(|r| r.uuid == uuid)
+                    .context("the hand-made rule vanished")?
+            }
+        };
+        report::ok(&format!(
+            "hand-made CDN rule {} (no ownership marker)",
+            rule.short()
+        ));
+        self.handmade_rule = Some((rule.uuid, rule.version));
         Ok(())
+    }
+
+    fn by_hand(&self) -> Result<mocks::EdgioByHand> {
+        let e = self.env;
+        mocks::EdgioByHand::new(
+            &e.edgio_api,
+            &e.edgio_user,
+            &e.edgio_key,
+            &e.edgio_shortname,
+        )
     }
 
     async fn handmade_records(&self) -> Result<Vec<Record>> {
@@ -217,8 +255,50 @@ impl<'a, P: Platform> Suite<'a, P> {
             self.handmade,
             now
         );
-        report::ok("hand-made records untouched (same ids and data)");
+        if let Some((uuid, version)) = &self.handmade_rule {
+            let rules = mocks::rules(&self.env.edgio).await?;
+            let now = rules.iter().find(|r| &r.uuid == uuid);
+            ensure!(
+                now.is_some_and(|r| r.version == *version),
+                "the hand-made CDN rule {uuid} (v{version}) was touched: now {:?}",
+                now.map(Rule::short)
+            );
+        }
+        report::ok("hand-made records and CDN rule untouched (same ids, data, revision)");
         Ok(())
+    }
+
+    // ---------------------------------------------------------------- drift
+
+    async fn drift(&mut self) -> Result<()> {
+        // A resync must notice: allow two periods on top of the usual convergence time.
+        let timeout = CONVERGE.max(self.env.resync * 2 + Duration::from_secs(15));
+        let base = want(PUBLISHED_HOST, PATH, NODE_PORT);
+        let ours = self
+            .wait_rules(std::slice::from_ref(&base), CONVERGE)
+            .await?;
+        let by_hand = self.by_hand()?;
+        by_hand.set_source_port(&ours[0].uuid, 9999).await?;
+        report::ok(&format!(
+            "edited our rule by hand: {} now sends to port 9999",
+            ours[0].uuid
+        ));
+        let repaired = self
+            .wait_rules(std::slice::from_ref(&base), timeout)
+            .await?;
+        report::ok(&format!("resync repaired it: {}", repaired[0].short()));
+        by_hand.delete(&repaired[0].uuid).await?;
+        report::ok(&format!("deleted our rule {} by hand", repaired[0].uuid));
+        let recreated = self
+            .wait_rules(std::slice::from_ref(&base), timeout)
+            .await?;
+        ensure!(
+            recreated[0].uuid != repaired[0].uuid,
+            "the deleted rule came back with its old uuid"
+        );
+        report::ok(&format!("resync recreated it: {}", recreated[0].short()));
+        self.check_edge(PUBLISHED_HOST, PATH).await?;
+        self.check_handmade_untouched().await
     }
 
     // ---------------------------------------------------------------- scenario 1
