@@ -366,67 +366,6 @@ pub fn contains_ip(set: &BTreeSet<Ipv4Addr>, ip: &IpAddr) -> bool {
     matches!(ip, IpAddr::V4(v4) if set.contains(v4))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_instance_parses_into_host_path_source_ports_and_owner_headers() {
-        let v = serde_json::json!({
-            "uuid": "u1", "shortname": "demo", "revision": {"versionNumber": 3},
-            "body": {"publishedHostname": "demo.s.llnwi.net", "publishedUrlPath": "/fred",
-                "sourceHostname": "origin.example.com", "protocolSets": [
-                    {"publishedProtocol": "http", "sourceProtocol": "http", "sourcePort": 30080,
-                     "options": [{"name": "req_send_header", "parameters": ["X-Owner", "o/default/i"]}]},
-                    {"publishedProtocol": "https", "sourceProtocol": "http", "sourcePort": null}]}
-        });
-        let rule = Rule::from_instance(&v).expect("an instance with a body parses");
-        assert_eq!(
-            (rule.host.as_str(), rule.path.as_str(), rule.version),
-            ("demo.s.llnwi.net", "/fred", 3)
-        );
-        assert_eq!(rule.source_ports, vec![Some(30080), None]);
-        assert_eq!(
-            rule.sent_headers,
-            vec![("X-Owner".to_owned(), "o/default/i".to_owned())]
-        );
-        assert!(rule.mentions("o/default/") && !rule.mentions("other/"));
-        assert!(rule.has_path("/fred/") && !rule.has_path("/fre"));
-    }
-
-    #[test]
-    fn names_are_made_relative_to_the_zone_and_the_apex_is_empty() {
-        assert_eq!(relative_name("origin.example.com", "example.com"), "origin");
-        assert_eq!(
-            relative_name("origin.example.com.", "example.com"),
-            "origin"
-        );
-        assert_eq!(relative_name("example.com", "example.com"), "");
-        assert_eq!(
-            relative_name("elsewhere.org", "example.com"),
-            "elsewhere.org"
-        );
-    }
-
-    #[test]
-    fn writes_are_every_method_but_get_head_and_options() {
-        let r = |m: &str| LoggedRequest {
-            method: m.into(),
-            path: "/".into(),
-            query: None,
-            status: None,
-            time: None,
-        };
-        assert!(!r("GET").is_write() && !r("HEAD").is_write());
-        assert!(
-            r("POST").is_write()
-                && r("PUT").is_write()
-                && r("PATCH").is_write()
-                && r("DELETE").is_write()
-        );
-    }
-}
-
 /// Edgio rules made or changed "by hand": through the real Config API with the account's
 /// credentials (signed requests), as an operator or another tool would.
 pub struct EdgioByHand {
@@ -488,5 +427,66 @@ impl EdgioByHand {
             .await
             .with_context(|| format!("editing rule {uuid} by hand"))?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_instance_parses_into_host_path_source_ports_and_owner_headers() {
+        let v = serde_json::json!({
+            "uuid": "u1", "shortname": "demo", "revision": {"versionNumber": 3},
+            "body": {"publishedHostname": "demo.s.llnwi.net", "publishedUrlPath": "/fred",
+                "sourceHostname": "origin.example.com", "protocolSets": [
+                    {"publishedProtocol": "http", "sourceProtocol": "http", "sourcePort": 30080,
+                     "options": [{"name": "req_send_header", "parameters": ["X-Owner", "o/default/i"]}]},
+                    {"publishedProtocol": "https", "sourceProtocol": "http", "sourcePort": null}]}
+        });
+        let rule = Rule::from_instance(&v).expect("an instance with a body parses");
+        assert_eq!(
+            (rule.host.as_str(), rule.path.as_str(), rule.version),
+            ("demo.s.llnwi.net", "/fred", 3)
+        );
+        assert_eq!(rule.source_ports, vec![Some(30080), None]);
+        assert_eq!(
+            rule.sent_headers,
+            vec![("X-Owner".to_owned(), "o/default/i".to_owned())]
+        );
+        assert!(rule.mentions("o/default/") && !rule.mentions("other/"));
+        assert!(rule.has_path("/fred/") && !rule.has_path("/fre"));
+    }
+
+    #[test]
+    fn names_are_made_relative_to_the_zone_and_the_apex_is_empty() {
+        assert_eq!(relative_name("origin.example.com", "example.com"), "origin");
+        assert_eq!(
+            relative_name("origin.example.com.", "example.com"),
+            "origin"
+        );
+        assert_eq!(relative_name("example.com", "example.com"), "");
+        assert_eq!(
+            relative_name("elsewhere.org", "example.com"),
+            "elsewhere.org"
+        );
+    }
+
+    #[test]
+    fn writes_are_every_method_but_get_head_and_options() {
+        let r = |m: &str| LoggedRequest {
+            method: m.into(),
+            path: "/".into(),
+            query: None,
+            status: None,
+            time: None,
+        };
+        assert!(!r("GET").is_write() && !r("HEAD").is_write());
+        assert!(
+            r("POST").is_write()
+                && r("PUT").is_write()
+                && r("PATCH").is_write()
+                && r("DELETE").is_write()
+        );
     }
 }
