@@ -27,13 +27,29 @@ EDGE_PORT=30081
 DNS_PORT=30053
 
 step_no=0
+bold="" plain=""
+if [[ -t 1 ]]; then
+  bold=$'\033[1m' plain=$'\033[0m'
+fi
 step() {
   step_no=$((step_no + 1))
-  printf '\n\033[1m== %d. %s\033[0m\n' "$step_no" "$*"
+  printf '\n%s== %d. %s%s\n' "$bold" "$step_no" "$*" "$plain"
 }
 say() { printf '   %s\n' "$*"; }
+# Show a command the way a person would type it (k is kubectl with the demo's context), run it.
 run() {
-  printf '   $ %s\n' "$*"
+  local shown=("$@") word line="   \$"
+  if [[ "$1" == k ]]; then
+    shown=(kubectl --context "$CONTEXT" "${@:2}")
+  fi
+  for word in "${shown[@]}"; do
+    if [[ "$word" == *[[:space:]]* ]]; then
+      line+=" '$word'"
+    else
+      line+=" $word"
+    fi
+  done
+  printf '%s\n' "$line"
   "$@"
 }
 die() {

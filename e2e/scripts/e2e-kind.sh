@@ -55,6 +55,7 @@ cleanup() {
     log "failed (exit $rc); exporting the cluster's logs to $LOGS"
     rm -rf "$LOGS"
     kind export logs "$LOGS" --name "$CLUSTER" >/dev/null 2>&1 || true
+    mkdir -p "$LOGS"
     k get all,ingress,events -A >"$LOGS/objects.txt" 2>&1 || true
     k -n edgio-ingress-system logs -l app.kubernetes.io/name=edgio-ingress --tail=200 --prefix \
       >"$LOGS/controller.log" 2>&1 || true
@@ -100,7 +101,9 @@ k -n default rollout status deployment/pywai-inline-deployment --timeout=180s
 port_forward() { # namespace service remote-port
   local deadline
   PF_PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
-  k -n "$1" port-forward "svc/$2" "$PF_PORT:$3" --address 127.0.0.1 >"$WORK/pf-$2.log" 2>&1 &
+  # kubectl itself, not the k function: $! must be the port-forward, not a subshell around it.
+  kubectl --kubeconfig "$KUBECONFIG_FILE" -n "$1" port-forward "svc/$2" "$PF_PORT:$3" --address 127.0.0.1 \
+    >"$WORK/pf-$2.log" 2>&1 &
   pf_pids+=($!)
   deadline=$((SECONDS + 30))
   until curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$PF_PORT/__admin/state"; do
