@@ -744,8 +744,14 @@ fn delete_opts(req: &Req<'_>) -> Result<DeleteOpts, ApiError> {
         serde_json::from_slice(req.body)
             .map_err(|e| ApiError::BadRequest(format!("invalid DeleteOptions: {e}")))?
     };
-    if !body.is_object() || body.get("preconditions").is_some_and(|p| !p.is_object() && !p.is_null()) {
-        return Err(ApiError::BadRequest("invalid DeleteOptions: preconditions must be an object".into()));
+    if !body.is_object()
+        || body
+            .get("preconditions")
+            .is_some_and(|p| !p.is_object() && !p.is_null())
+    {
+        return Err(ApiError::BadRequest(
+            "invalid DeleteOptions: preconditions must be an object".into(),
+        ));
     }
     let s = |p: &str| body.pointer(p).and_then(Value::as_str).map(String::from);
     Ok(DeleteOpts {

@@ -10,6 +10,7 @@ mod errors;
 mod events;
 mod managed;
 mod patch;
+mod protobuf;
 mod resources;
 mod selectors;
 mod server;

@@ -242,10 +242,24 @@ async fn route(state: &Arc<AppState>, req: Request) -> Response {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let body_is_json = ct.is_empty() || ct.contains("json") || ct.contains("yaml");
-    if (method == Method::POST || method == Method::PUT) && !body_is_json {
-        // Protobuf bodies: answer 415 so client-go falls back to JSON.
-        return error_response(&ApiError::UnsupportedMediaType);
-    }
+    let decoded;
+    let body: &[u8] = if (method == Method::POST || method == Method::PUT) && !body_is_json {
+        // kubectl's typed clients send protobuf; the simple kinds are translated, others get
+        // 415 (client-go does not fall back to JSON on its own).
+        match crate::protobuf::decode(&body) {
+            Ok(v) => {
+                decoded = serde_json::to_vec(&v).unwrap_or_default();
+                &decoded
+            }
+            Err(e) => {
+                tracing::info!(error = %e, "refusing a protobuf body");
+                return error_response(&ApiError::UnsupportedMediaType);
+            }
+        }
+    } else {
+        &body
+    };
+    let ct = if body_is_json { ct } else { "application/json" };
     let areq = Req {
         def,
         namespace,
@@ -254,7 +268,7 @@ async fn route(state: &Arc<AppState>, req: Request) -> Response {
         query: &query,
         user_agent: ua,
         content_type: ct,
-        body: &body,
+        body,
     };
     let table_wanted = accept_kind == Accept::Table;
     let include_object = query

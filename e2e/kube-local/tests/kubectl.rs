@@ -663,3 +663,73 @@ fn scale_and_rollout_status_complete_with_simulated_deployments() {
     );
     assert_eq!(got, "3 3");
 }
+
+#[test]
+fn create_generators_for_simple_kinds_work_through_protobuf() {
+    let k = require_kubectl!();
+    let srv = Server::start(&[]);
+    ok(&k, &srv, &["create", "namespace", "gen"]);
+    ok(
+        &k,
+        &srv,
+        &[
+            "create",
+            "configmap",
+            "cm",
+            "-n",
+            "gen",
+            "--from-literal=a=b",
+        ],
+    );
+    ok(
+        &k,
+        &srv,
+        &[
+            "create",
+            "secret",
+            "generic",
+            "s",
+            "-n",
+            "gen",
+            "--from-literal=k=v",
+        ],
+    );
+    ok(&k, &srv, &["create", "serviceaccount", "sa", "-n", "gen"]);
+    let got = ok(
+        &k,
+        &srv,
+        &["get", "cm", "cm", "-n", "gen", "-o", "jsonpath={.data.a}"],
+    );
+    assert_eq!(got, "b");
+    let got = ok(
+        &k,
+        &srv,
+        &[
+            "get",
+            "secret",
+            "s",
+            "-n",
+            "gen",
+            "-o",
+            "jsonpath={.data.k} {.type}",
+        ],
+    );
+    assert_eq!(got, "dg== Opaque");
+    let refused = run(
+        &k,
+        &srv,
+        &[
+            "create",
+            "deployment",
+            "d",
+            "-n",
+            "gen",
+            "--image=example/app:1.0",
+        ],
+    );
+    assert!(
+        !refused.ok && refused.stderr.contains("Unsupported Media Type"),
+        "{}",
+        refused.stderr
+    );
+}
