@@ -112,8 +112,12 @@ pub async fn delete_node(client: &kube::Client, name: &str) -> Result<()> {
     }
 }
 
-/// Addresses the controller should publish: the InternalIPs of Ready, schedulable Nodes.
-pub async fn ready_node_ips(client: &kube::Client) -> Result<BTreeSet<std::net::Ipv4Addr>> {
+/// Addresses the controller should publish: for each Ready, schedulable Node, its IPv4 addresses
+/// of the first type in `types` it has (the controller's NODE_ADDRESS_TYPES semantics).
+pub async fn ready_node_ips(
+    client: &kube::Client,
+    types: &[String],
+) -> Result<BTreeSet<std::net::Ipv4Addr>> {
     let nodes: Api<Node> = Api::all(client.clone());
     let mut ips = BTreeSet::new();
     for node in nodes.list(&ListParams::default()).await?.items {
@@ -131,11 +135,16 @@ pub async fn ready_node_ips(client: &kube::Client) -> Result<BTreeSet<std::net::
         if !ready || unschedulable {
             continue;
         }
-        for a in status.addresses.unwrap_or_default() {
-            if a.type_ == "InternalIP"
-                && let Ok(ip) = a.address.parse()
-            {
-                ips.insert(ip);
+        let addresses = status.addresses.unwrap_or_default();
+        for t in types {
+            let of_type: Vec<std::net::Ipv4Addr> = addresses
+                .iter()
+                .filter(|a| &a.type_ == t)
+                .filter_map(|a| a.address.parse().ok())
+                .collect();
+            if !of_type.is_empty() {
+                ips.extend(of_type);
+                break;
             }
         }
     }

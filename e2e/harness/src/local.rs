@@ -186,6 +186,7 @@ impl LocalTier {
             owner_id: OWNER_ID.to_owned(),
             origin: ORIGIN.to_owned(),
             zone: ZONE.to_owned(),
+            node_address_types: vec!["InternalIP".to_owned()],
             resync: RESYNC,
             vultr_api: format!("{vultr_base}/v2"),
             vultr_key: VULTR_KEY.to_owned(),

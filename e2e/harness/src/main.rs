@@ -91,6 +91,9 @@ struct ClusterOpts {
     origin: String,
     #[arg(long, default_value = "example.com")]
     zone: String,
+    /// The controller's NODE_ADDRESS_TYPES (which node addresses the origin name must list).
+    #[arg(long, default_value = "InternalIP,ExternalIP", value_delimiter = ',')]
+    node_address_types: Vec<String>,
     /// The controller's RESYNC_INTERVAL (e.g. 10s, 5m).
     #[arg(long, default_value = "5m", value_parser = parse_duration)]
     resync: Duration,
@@ -324,6 +327,7 @@ async fn cluster(opts: ClusterOpts) -> Result<u8> {
         owner_id,
         origin: opts.origin.clone(),
         zone: opts.zone.clone(),
+        node_address_types: opts.node_address_types.clone(),
         resync: opts.resync,
         vultr_api: format!("{}/v2", opts.vultr_admin.trim_end_matches('/')),
         vultr_key: opts.vultr_key.clone(),

@@ -29,6 +29,8 @@ pub struct Env {
     pub origin: String,
     /// DNS_ZONE, e.g. `example.com`.
     pub zone: String,
+    /// The controller's NODE_ADDRESS_TYPES, in order.
+    pub node_address_types: Vec<String>,
     /// The controller's RESYNC_INTERVAL.
     pub resync: Duration,
     /// Vultr API base (`…/v2`) and key, for records made by hand.

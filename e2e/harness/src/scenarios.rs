@@ -493,7 +493,7 @@ impl<'a, P: Platform> Suite<'a, P> {
     ) -> Result<BTreeSet<Ipv4Addr>> {
         let expected = match expected {
             Some(e) => e,
-            None => k8s::ready_node_ips(&self.env.client).await?,
+            None => k8s::ready_node_ips(&self.env.client, &self.env.node_address_types).await?,
         };
         let name = mocks::relative_name(origin, &self.env.zone);
         let env = self.env;
@@ -854,7 +854,7 @@ impl<'a, P: Platform> Suite<'a, P> {
             report::note("this tier has real kubelets: node join/leave skipped");
             return Ok(());
         }
-        let base_ips = k8s::ready_node_ips(&client).await?;
+        let base_ips = k8s::ready_node_ips(&client, &self.env.node_address_types).await?;
         let records_before = self.origin_records(&self.env.origin).await?;
         k8s::register_node(&client, EXTRA_NODE, EXTRA_NODE_IP.into()).await?;
         let mut joined = base_ips.clone();
@@ -1177,7 +1177,7 @@ impl<'a, P: Platform> Suite<'a, P> {
         .await?;
         k8s::delete_ingress(&client, "fault-2").await?;
         report::ok("created fault-1..3, edited fault-1's path, deleted fault-2");
-        let mut expected_ips = k8s::ready_node_ips(&client).await?;
+        let mut expected_ips = k8s::ready_node_ips(&client, &self.env.node_address_types).await?;
         if self.platform.fake_nodes_are_real() {
             k8s::register_node(&client, EXTRA_NODE, EXTRA_NODE_IP.into()).await?;
             expected_ips.insert(EXTRA_NODE_IP);
