@@ -66,7 +66,9 @@ fn resource_entry(r: &ResourceDef) -> Value {
     if !r.categories.is_empty() {
         m.insert("categories".into(), json!(r.categories));
     }
-    m.insert("storageVersionHash".into(), json!(r.storage_version_hash));
+    if !r.storage_version_hash.is_empty() {
+        m.insert("storageVersionHash".into(), json!(r.storage_version_hash));
+    }
     Value::Object(m)
 }
 

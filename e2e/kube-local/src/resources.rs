@@ -49,7 +49,15 @@ impl ResourceDef {
         format!("{}List", self.kind)
     }
 
+    /// Review kinds (access reviews) are answered, never stored.
+    pub fn is_review(&self) -> bool {
+        self.kind.ends_with("Review")
+    }
+
     pub fn verbs(&self) -> Vec<&'static str> {
+        if self.is_review() {
+            return vec!["create"];
+        }
         let mut v = vec!["create", "delete"];
         if self.deletecollection {
             v.push("deletecollection");
@@ -160,6 +168,12 @@ pub static RESOURCES: &[ResourceDef] = &[
     res!("networking.k8s.io", "v1", "ingresses", "Ingress", ns=true, short=&["ing"], cat=&[], status=true, gen=true,
         storage="ingresses.networking.k8s.io", internal="extensions", fields=&[], dc=true, rv=false,
         view=View::Identity, hash="ZOAfGflaKd0="),
+    res!("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview", ns=false, short=&[],
+        cat=&[], status=false, gen=false, storage="selfsubjectaccessreviews.authorization.k8s.io",
+        internal="authorization.k8s.io", fields=&[], dc=false, rv=false, view=View::Identity, hash=""),
+    res!("authorization.k8s.io", "v1", "subjectaccessreviews", "SubjectAccessReview", ns=false, short=&[],
+        cat=&[], status=false, gen=false, storage="subjectaccessreviews.authorization.k8s.io",
+        internal="authorization.k8s.io", fields=&[], dc=false, rv=false, view=View::Identity, hash=""),
     res!("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", ns=false, short=&[], cat=&[],
         status=false, gen=false, storage="clusterrolebindings.rbac.authorization.k8s.io",
         internal="rbac.authorization.k8s.io", fields=&[], dc=true, rv=false, view=View::Identity, hash="48tpQ8gZHFc="),

@@ -287,6 +287,9 @@ async fn route(state: &Arc<AppState>, req: Request) -> Response {
             Err(e) => error_response(&e),
         };
     }
+    if def.is_review() && !(method == Method::POST && areq.name.is_none()) {
+        return error_response(&ApiError::MethodNotAllowed);
+    }
     let result = match (&method, areq.name.is_some()) {
         (&Method::GET, false) => {
             if query.get("watch").is_some_and(|w| w == "true" || w == "1") {

@@ -614,6 +614,12 @@ fn get_resolves_short_names_and_prints_server_tables() {
         let o = run(&k, &srv, &["get", short, "-A"]);
         assert!(o.ok, "kubectl get {short}: {}", o.stderr);
     }
+    let can = ok(
+        &k,
+        &srv,
+        &["auth", "can-i", "create", "ingresses", "-n", "kubectl"],
+    );
+    assert_eq!(can.trim(), "yes", "no authorization is enforced");
     let missing = run(&k, &srv, &["get", "ing", "nope", "-n", "kubectl"]);
     assert!(
         missing
