@@ -615,6 +615,22 @@ impl<'a, P: Platform> Suite<'a, P> {
     async fn steady_state(&mut self) -> Result<()> {
         self.wait_rules(&[want(PUBLISHED_HOST, PATH, NODE_PORT)], CONVERGE)
             .await?;
+        // Start the window just after a resync, so start-up work cannot be mistaken for it.
+        self.env.edgio.clear_requests().await?;
+        let env = self.env;
+        wait::until(
+            "a resync (a list call to the Edgio mock)",
+            self.env.resync * 2 + CONVERGE,
+            || async {
+                let log = env.edgio.requests().await.map_err(|e| e.to_string())?;
+                if log.iter().any(edgio_list) {
+                    Ok(())
+                } else {
+                    Err(format!("no list call yet ({} calls)", log.len()))
+                }
+            },
+        )
+        .await?;
         self.env.edgio.clear_requests().await?;
         self.env.vultr.clear_requests().await?;
         // Two full resync periods: long enough that at least one resync must have happened.
