@@ -1019,3 +1019,89 @@ async fn streaming_list_watcher_gets_initial_objects_and_init_done_bookmark() {
         .expect("ok");
     assert!(matches!(next, Some(watcher::Event::Apply(c)) if c.name_any() == "after"));
 }
+
+#[tokio::test]
+async fn server_side_apply_on_status_sets_status_only() {
+    let srv = Server::start(&[]);
+    let client = srv.client().await;
+    let api: Api<Ingress> = Api::namespaced(client, "default");
+    api.create(
+        &PostParams::default(),
+        &ingress("ssa-status", "s.example.com"),
+    )
+    .await
+    .expect("create");
+    let status = json!({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+        "spec": {"rules": []},
+        "status": {"loadBalancer": {"ingress": [{"hostname": "demo.s.llnwi.net"}]}}});
+    let out = api
+        .patch_status(
+            "ssa-status",
+            &PatchParams::apply("edgio-ingress").force(),
+            &Patch::Apply(&status),
+        )
+        .await
+        .expect("apply status");
+    let host = out
+        .status
+        .as_ref()
+        .and_then(|s| s.load_balancer.as_ref())
+        .and_then(|l| l.ingress.as_ref())
+        .and_then(|v| v.first())
+        .and_then(|e| e.hostname.clone());
+    assert_eq!(host.as_deref(), Some("demo.s.llnwi.net"));
+    assert_eq!(
+        out.spec.and_then(|s| s.rules).map(|r| r.len()),
+        Some(1),
+        "spec untouched"
+    );
+    let mf = out.metadata.managed_fields.unwrap_or_default();
+    let entry = mf
+        .iter()
+        .find(|m| m.manager.as_deref() == Some("edgio-ingress"))
+        .expect("apply entry");
+    assert_eq!(
+        (entry.operation.as_deref(), entry.subresource.as_deref()),
+        (Some("Apply"), Some("status"))
+    );
+}
+
+#[tokio::test]
+async fn service_updates_keep_allocated_node_port_and_cluster_ip() {
+    let srv = Server::start(&[]);
+    let client = srv.client().await;
+    let api: Api<Service> = Api::namespaced(client, "default");
+    let created = api
+        .create(&PostParams::default(), &node_port_service("keep", None))
+        .await
+        .expect("create");
+    let spec = created.spec.clone().expect("spec");
+    let np = spec.ports.as_ref().expect("ports")[0].node_port;
+    let ports = json!({"spec": {"ports": [{"name": "http", "port": 80, "targetPort": 8001}]}});
+    let patched = api
+        .patch("keep", &PatchParams::default(), &Patch::Merge(&ports))
+        .await
+        .expect("patch");
+    let pspec = patched.spec.expect("spec");
+    assert_eq!(
+        pspec.ports.as_ref().expect("ports")[0].node_port,
+        np,
+        "allocated nodePort survives"
+    );
+    assert_eq!(pspec.cluster_ip, spec.cluster_ip);
+    let to_cluster_ip = json!({"spec": {"type": "ClusterIP"}});
+    let c = api
+        .patch(
+            "keep",
+            &PatchParams::default(),
+            &Patch::Merge(&to_cluster_ip),
+        )
+        .await
+        .expect("type change");
+    let cspec = c.spec.expect("spec");
+    assert!(
+        cspec.ports.expect("ports")[0].node_port.is_none(),
+        "nodePort wiped on type change"
+    );
+    assert!(cspec.external_traffic_policy.is_none());
+}
