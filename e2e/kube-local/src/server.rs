@@ -79,7 +79,28 @@ fn parse_query(q: Option<&str>) -> HashMap<String, String> {
 enum Accept {
     Json,
     Table,
+    /// `as=PartialObjectMetadata[List]`: metadata only (kube-rs metadata watches).
+    Metadata,
     Unacceptable,
+}
+
+/// The PartialObjectMetadata form of an object.
+fn partial(obj: &Value) -> Value {
+    json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+           "metadata": obj.get("metadata").cloned().unwrap_or(json!({}))})
+}
+
+/// Rewrites a successful JSON answer into its metadata-only form.
+fn to_metadata(body: Value) -> Value {
+    if body.get("kind").and_then(Value::as_str) == Some("Status") {
+        return body;
+    }
+    match body.get("items").and_then(Value::as_array) {
+        Some(items) => json!({"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
+            "metadata": body.get("metadata").cloned().unwrap_or(json!({})),
+            "items": items.iter().map(partial).collect::<Vec<_>>()}),
+        None => partial(&body),
+    }
 }
 
 fn negotiate(accept: &str) -> Accept {
@@ -91,6 +112,9 @@ fn negotiate(accept: &str) -> Accept {
         let p = part.trim().to_ascii_lowercase();
         if p.contains("as=table") && p.contains("g=meta.k8s.io") {
             return Accept::Table;
+        }
+        if p.contains("as=partialobjectmetadata") && p.contains("g=meta.k8s.io") {
+            return Accept::Metadata;
         }
         if p.contains("as=") {
             continue;
@@ -293,7 +317,7 @@ async fn route(state: &Arc<AppState>, req: Request) -> Response {
     let result = match (&method, areq.name.is_some()) {
         (&Method::GET, false) => {
             if query.get("watch").is_some_and(|w| w == "true" || w == "1") {
-                return watch(state.clone(), &areq, table_wanted, &include_object);
+                return watch(state.clone(), &areq, accept_kind, &include_object);
             }
             if table_wanted {
                 api::list_items(store, &areq).map(|l| {
@@ -331,6 +355,9 @@ async fn route(state: &Arc<AppState>, req: Request) -> Response {
         _ => Err(ApiError::MethodNotAllowed),
     };
     match result {
+        Ok((code, body)) if accept_kind == Accept::Metadata => {
+            json_response(code, &to_metadata(body))
+        }
         Ok((code, body)) => json_response(code, &body),
         Err(e) => error_response(&e),
     }
@@ -377,13 +404,10 @@ fn event_line(kind: &str, object: &Value) -> Bytes {
 }
 
 /// Starts a watch stream: HTTP 200 at once, then one JSON event per line.
-fn watch(
-    state: Arc<AppState>,
-    req: &Req<'_>,
-    table_wanted: bool,
-    include_object: &str,
-) -> Response {
+fn watch(state: Arc<AppState>, req: &Req<'_>, accept: Accept, include_object: &str) -> Response {
     let def = req.def;
+    let table_wanted = accept == Accept::Table;
+    let metadata_only = accept == Accept::Metadata;
     let (labels, fields) = match api::selectors(req) {
         Ok(s) => s,
         Err(e) => return error_response(&e),
@@ -482,6 +506,8 @@ fn watch(
                 kind.as_str(),
                 &table::table(def, std::slice::from_ref(&view), &rv, &include_object),
             )
+        } else if metadata_only {
+            event_line(kind.as_str(), &partial(&view))
         } else {
             event_line(kind.as_str(), &view)
         }
@@ -502,7 +528,7 @@ fn watch(
             }
         }
         if initial_events && bookmarks {
-            let bm = bookmark(def, last_rv, true);
+            let bm = bookmark(def, last_rv, true, metadata_only);
             if tx.send(event_line("BOOKMARK", &bm)).await.is_err() {
                 return;
             }
@@ -542,7 +568,7 @@ fn watch(
                 _ = tokio::time::sleep_until(deadline) => return,
                 _ = tokio::time::sleep_until(wake) => {
                     if bookmarks {
-                        let bm = bookmark(def, last_rv, false);
+                        let bm = bookmark(def, last_rv, false, metadata_only);
                         if tx.send(event_line("BOOKMARK", &bm)).await.is_err() {
                             return;
                         }
@@ -573,8 +599,10 @@ fn watch(
 }
 
 /// An otherwise empty object carrying the resourceVersion a client may resume from.
-fn bookmark(def: &ResourceDef, rv: u64, initial_events_end: bool) -> Value {
-    let kind = if def.view == crate::resources::View::EventsV1 {
+fn bookmark(def: &ResourceDef, rv: u64, initial_events_end: bool, metadata_only: bool) -> Value {
+    let kind = if metadata_only {
+        "PartialObjectMetadata"
+    } else if def.view == crate::resources::View::EventsV1 {
         "Event"
     } else {
         def.kind
@@ -583,7 +611,12 @@ fn bookmark(def: &ResourceDef, rv: u64, initial_events_end: bool) -> Value {
     if initial_events_end {
         meta["annotations"] = json!({"k8s.io/initial-events-end": "true"});
     }
-    json!({"kind": kind, "apiVersion": def.api_version(), "metadata": meta})
+    let api_version = if metadata_only {
+        "meta.k8s.io/v1".to_string()
+    } else {
+        def.api_version()
+    };
+    json!({"kind": kind, "apiVersion": api_version, "metadata": meta})
 }
 
 /// Turns a store change into the event this watch sees (namespace and selector filtering,

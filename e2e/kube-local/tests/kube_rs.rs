@@ -1105,3 +1105,33 @@ async fn service_updates_keep_allocated_node_port_and_cluster_ip() {
     );
     assert!(cspec.external_traffic_policy.is_none());
 }
+
+#[tokio::test]
+async fn metadata_lists_and_watches_serve_partial_object_metadata() {
+    let srv = Server::start(&[]);
+    let client = srv.client().await;
+    let api: Api<Service> = Api::namespaced(client, "default");
+    api.create(&PostParams::default(), &node_port_service("meta", None))
+        .await
+        .expect("create");
+    let list = api
+        .list_metadata(&ListParams::default())
+        .await
+        .expect("metadata list");
+    let names: Vec<String> = list.items.iter().map(|m| m.name_any()).collect();
+    assert_eq!(names, ["kubernetes", "meta"]);
+    let one = api.get_metadata("meta").await.expect("metadata get");
+    assert_eq!(
+        one.types.as_ref().map(|t| t.kind.as_str()),
+        Some("PartialObjectMetadata")
+    );
+    let seen = kube::runtime::metadata_watcher(api.clone(), watcher::Config::default())
+        .applied_objects()
+        .take(2)
+        .try_collect::<Vec<_>>();
+    let seen = tokio::time::timeout(Duration::from_secs(10), seen)
+        .await
+        .expect("in time")
+        .expect("watcher");
+    assert_eq!(seen.len(), 2);
+}
