@@ -1125,7 +1125,9 @@ async fn metadata_lists_and_watches_serve_partial_object_metadata() {
         one.types.as_ref().map(|t| t.kind.as_str()),
         Some("PartialObjectMetadata")
     );
-    let seen = kube::runtime::metadata_watcher(api.clone(), watcher::Config::default())
+    let meta_api: Api<kube::core::PartialObjectMeta<Service>> =
+        Api::namespaced(srv.client().await, "default");
+    let seen = watcher(meta_api, watcher::Config::default())
         .applied_objects()
         .take(2)
         .try_collect::<Vec<_>>();
