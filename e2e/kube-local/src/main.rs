@@ -172,7 +172,30 @@ async fn run(args: Args) -> Result<(), StartError> {
         let _ = writeln!(out, "{}", serde_json::json!({"listening": url}));
         let _ = out.flush();
     }
-    axum::serve(listener, app).await.map_err(StartError::Serve)
+    // Watches are open-ended, so a graceful drain would wait for them; on SIGTERM/SIGINT the
+    // server simply stops (the state lives in memory only).
+    tokio::select! {
+        r = axum::serve(listener, app) => r.map_err(StartError::Serve),
+        () = shutdown_signal() => {
+            tracing::info!("kube-local stopping on signal");
+            Ok(())
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = term => {}
+    }
 }
 
 fn main() -> std::process::ExitCode {
