@@ -776,6 +776,20 @@ fn delete_opts(req: &Req<'_>) -> Result<DeleteOpts, ApiError> {
 
 pub fn delete(store: &Store, req: &Req<'_>) -> Reply {
     let opts = delete_opts(req)?;
+    // NamespaceLifecycle keeps the system namespaces.
+    if req.def.storage == "namespaces"
+        && matches!(req.name(), "default" | "kube-system" | "kube-public")
+    {
+        return Err(ApiError::Forbidden {
+            message: format!(
+                "namespaces \"{}\" is forbidden: this namespace may not be deleted",
+                req.name()
+            ),
+            resource: "namespaces".into(),
+            name: req.name().into(),
+            causes: vec![],
+        });
+    }
     let mut txn = store.txn();
     delete_one(
         &mut txn,

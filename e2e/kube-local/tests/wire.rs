@@ -256,6 +256,11 @@ fn error_bodies_match_the_recorded_shapes() {
         r.json()["details"],
         json!({"name": "web", "group": "extensions", "kind": "Ingress"})
     );
+    let r = http(&srv, "DELETE", "/api/v1/namespaces/kube-system", &[], "");
+    assert_eq!(
+        (r.status, r.json()["reason"].as_str()),
+        (403, Some("Forbidden"))
+    );
     let r = http(
         &srv,
         "GET",
