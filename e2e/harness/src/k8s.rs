@@ -193,10 +193,26 @@ pub fn path(p: &str, service: &str, port: &str) -> Value {
         "backend": {"service": {"name": service, "port": port}}})
 }
 
-/// Creates an object, replacing a leftover of the same name from an earlier run first.
+/// Creates an Ingress. A leftover of the same name (an earlier run on the same cluster that was
+/// interrupted) is deleted first — through the controller, so its rules go too — and waited for.
 pub async fn create_ingress(client: &kube::Client, ing: &Ingress) -> Result<()> {
     let api = ingresses(client, NAMESPACE);
     let name = ing.metadata.name.clone().unwrap_or_default();
+    if api.get_opt(&name).await?.is_some() {
+        delete_ingress(client, &name).await?;
+        crate::wait::until(
+            &format!("leftover Ingress {name} to be gone"),
+            std::time::Duration::from_secs(60),
+            || async {
+                match api.get_opt(&name).await {
+                    Ok(None) => Ok(()),
+                    Ok(Some(_)) => Err("still there".to_owned()),
+                    Err(e) => Err(e.to_string()),
+                }
+            },
+        )
+        .await?;
+    }
     api.create(&PostParams::default(), ing)
         .await
         .with_context(|| format!("create ingress {name}"))?;
