@@ -139,6 +139,7 @@ async fn main() -> ExitCode {
         code = run(cli) => code,
         signal = shutdown_signal() => {
             say(&format!("\ne2e: interrupted by {signal}; stopping everything"));
+            say(&e2e::report::interrupted_summary());
             130
         }
     };

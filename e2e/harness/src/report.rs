@@ -2,6 +2,21 @@
 //! `e2e: N passed, M failed` summary line.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Verdicts so far across every report of this process, for the summary printed when the run
+/// is interrupted (the interrupted run's own report is dropped with it).
+static PASSED: AtomicUsize = AtomicUsize::new(0);
+static FAILED: AtomicUsize = AtomicUsize::new(0);
+
+/// The summary line for an interrupted run: what finished, plus the interruption as a failure.
+pub fn interrupted_summary() -> String {
+    format!(
+        "e2e: {} passed, {} failed",
+        PASSED.load(Ordering::Relaxed),
+        FAILED.load(Ordering::Relaxed) + 1
+    )
+}
 
 /// Counts scenario verdicts and prints the log.
 #[derive(Debug, Default)]
@@ -21,11 +36,13 @@ impl Report {
 
     pub fn pass(&mut self, name: &str) {
         self.passed += 1;
+        PASSED.fetch_add(1, Ordering::Relaxed);
         say(&format!("✓ {name}"));
     }
 
     pub fn fail(&mut self, name: &str, error: &anyhow::Error) {
         self.failed.push(name.to_owned());
+        FAILED.fetch_add(1, Ordering::Relaxed);
         say(&format!("✗ {name}: {error:#}"));
     }
 
