@@ -363,10 +363,21 @@ fn create_object(txn: &mut Txn, req: &Req<'_>, mut view: Value, managed: Managed
     Ok((201, to_view(def, &stored)))
 }
 
-/// Puts metadata first and status last, the order kube-apiserver serializes in.
+/// Puts metadata first and status last, the order kube-apiserver serializes in, and drops empty
+/// metadata fields: every ObjectMeta field is `omitempty` in Go, so a real server never returns
+/// `finalizers: []` or `labels: {}` (kube-runtime's finalizer helper tests for a missing list).
 fn order_object(def: &ResourceDef, obj: &mut Value) {
     let _ = def;
     let Some(m) = obj.as_object_mut() else { return };
+    if let Some(meta) = m.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.retain(|_, v| match v {
+            Value::Null => false,
+            Value::String(s) => !s.is_empty(),
+            Value::Array(a) => !a.is_empty(),
+            Value::Object(o) => !o.is_empty(),
+            _ => true,
+        });
+    }
     let mut out = Map::new();
     for k in ["kind", "apiVersion", "metadata"] {
         if let Some(v) = m.remove(k) {

@@ -1137,3 +1137,43 @@ async fn metadata_lists_and_watches_serve_partial_object_metadata() {
         .expect("watcher");
     assert_eq!(seen.len(), 2);
 }
+
+#[tokio::test]
+async fn emptied_finalizer_list_disappears_so_the_finalizer_helper_can_add_again() {
+    let srv = Server::start(&[]);
+    let client = srv.client().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    let cm: ConfigMap = serde_json::from_value(
+        json!({"metadata": {"name": "f", "finalizers": ["x/a"], "labels": {}}}),
+    )
+    .expect("cm");
+    let created = api
+        .create(&PostParams::default(), &cm)
+        .await
+        .expect("create");
+    assert!(
+        created.metadata.labels.is_none(),
+        "empty labels are not stored"
+    );
+    let remove: json_patch::Patch =
+        serde_json::from_value(json!([{"op": "remove", "path": "/metadata/finalizers/0"}]))
+            .expect("patch");
+    let out = api
+        .patch("f", &PatchParams::default(), &Patch::Json::<()>(remove))
+        .await
+        .expect("remove");
+    assert!(
+        out.metadata.finalizers.is_none(),
+        "{:?}",
+        out.metadata.finalizers
+    );
+    let add: json_patch::Patch = serde_json::from_value(json!([
+        {"op": "test", "path": "/metadata/finalizers", "value": null},
+        {"op": "add", "path": "/metadata/finalizers", "value": ["x/b"]}]))
+    .expect("patch");
+    let out = api
+        .patch("f", &PatchParams::default(), &Patch::Json::<()>(add))
+        .await
+        .expect("add");
+    assert_eq!(out.metadata.finalizers, Some(vec!["x/b".to_string()]));
+}
