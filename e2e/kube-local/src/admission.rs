@@ -577,6 +577,17 @@ fn pod_spec(spec: &mut Value) {
                         set_default(p, "protocol", json!("TCP"));
                     }
                 }
+                for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
+                    if let Some(pr) = c.get_mut(probe).and_then(Value::as_object_mut) {
+                        set_default(pr, "timeoutSeconds", json!(1));
+                        set_default(pr, "periodSeconds", json!(10));
+                        set_default(pr, "successThreshold", json!(1));
+                        set_default(pr, "failureThreshold", json!(3));
+                        if let Some(h) = pr.get_mut("httpGet").and_then(Value::as_object_mut) {
+                            set_default(h, "scheme", json!("HTTP"));
+                        }
+                    }
+                }
             }
         }
     }
