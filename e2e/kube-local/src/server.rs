@@ -143,10 +143,50 @@ pub async fn handle(state: Arc<AppState>, req: Request) -> Response {
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
-    let resp = route(&state, req).await;
+    let query = parse_query(req.uri().query());
+    let ua = req
+        .headers()
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    // kube-apiserver indents JSON for humans (?pretty=true, curl, wget, browsers) and always
+    // for /version; watches stay one object per line.
+    let pretty = path == "/version"
+        || query.get("pretty").is_some_and(|p| p == "true" || p == "1")
+        || ["curl", "Wget", "Mozilla/5.0"]
+            .iter()
+            .any(|p| ua.starts_with(p));
+    let is_watch = query.get("watch").is_some_and(|w| w == "true" || w == "1");
+    let mut resp = route(&state, req).await;
+    if pretty && !is_watch {
+        resp = indent(resp).await;
+    }
     tracing::info!(method = %method, path = %path, status = resp.status().as_u16(),
         elapsed_ms = started.elapsed().as_millis() as u64, "request");
     resp
+}
+
+async fn indent(resp: Response) -> Response {
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|c| c.as_bytes().starts_with(b"application/json"));
+    if !is_json {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let bytes = axum::body::to_bytes(body, MAX_BODY)
+        .await
+        .unwrap_or_default();
+    let out = match serde_json::from_slice::<Value>(&bytes) {
+        Ok(v) => {
+            let mut b = serde_json::to_vec_pretty(&v).unwrap_or_default();
+            b.push(b'\n');
+            b
+        }
+        Err(_) => bytes.to_vec(),
+    };
+    Response::from_parts(parts, Body::from(out))
 }
 
 async fn route(state: &Arc<AppState>, req: Request) -> Response {

@@ -556,3 +556,21 @@ fn hostile_requests_get_errors_and_the_server_keeps_serving() {
     );
     assert_eq!(r.status, 200, "still serving");
 }
+
+#[test]
+fn humans_get_indented_json() {
+    let srv = Server::start(&[]);
+    let r = http(&srv, "GET", "/version", &[], "");
+    assert!(r.body.starts_with("{\n  \""), "{}", r.body);
+    let r = http(
+        &srv,
+        "GET",
+        "/api/v1/namespaces/default?pretty=true",
+        &[],
+        "",
+    );
+    assert!(r.body.contains("\n  \"metadata\": {"), "{}", r.body);
+    assert_eq!(r.json()["metadata"]["name"], "default");
+    let r = http(&srv, "GET", "/api/v1/namespaces/default", &[], "");
+    assert!(!r.body.trim_end().contains('\n'), "compact for libraries");
+}
