@@ -1046,11 +1046,19 @@ pub fn list_items(store: &Store, req: &Req<'_>) -> Result<Listing, ApiError> {
         list_rv = t.rv;
         start_after = Some(t.start.trim_end_matches('\u{0}').to_string());
     }
-    let all: Vec<Value> = txn
-        .list(
-            req.def.storage,
-            if req.def.namespaced { req.ns() } else { None },
-        )
+    if rv_match.as_deref() == Some("Exact")
+        && let Some(r) = rv_param.as_deref().and_then(|r| r.parse::<u64>().ok())
+    {
+        list_rv = r;
+    }
+    let ns = if req.def.namespaced { req.ns() } else { None };
+    // Later pages and Exact lists are read at their revision, like etcd snapshots.
+    let objects = if list_rv < current {
+        txn.list_at(req.def.storage, ns, list_rv)
+    } else {
+        txn.list(req.def.storage, ns)
+    };
+    let all: Vec<Value> = objects
         .into_iter()
         .filter(|o| labels.matches(o) && fields.matches(o))
         .filter(|o| {

@@ -31,6 +31,7 @@ impl ChangeKind {
 pub struct Change {
     pub rv: u64,
     pub storage: String,
+    pub key: Key,
     pub kind: ChangeKind,
     /// The new state (for DELETED: the last stored state carrying the deletion revision).
     pub object: Value,
@@ -122,6 +123,44 @@ impl Txn<'_> {
             .collect()
     }
 
+    /// Objects as they were at revision `rv` (rolled back through the history; the caller
+    /// checks that `rv` is not older than `compacted()`).
+    pub fn list_at(&self, storage: &str, ns: Option<&str>, rv: u64) -> Vec<Value> {
+        let mut map: BTreeMap<Key, Value> = self
+            .inner
+            .objects
+            .get(storage)
+            .map(|m| {
+                m.iter()
+                    .filter(|((n, _), _)| ns.is_none_or(|w| w == n))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for c in self
+            .inner
+            .history
+            .iter()
+            .rev()
+            .filter(|c| c.rv > rv && c.storage == storage)
+        {
+            let k = c.key.clone();
+            if ns.is_some_and(|w| w != k.0) {
+                continue;
+            }
+            match (c.kind, &c.old) {
+                (ChangeKind::Added, _) => {
+                    map.remove(&k);
+                }
+                (_, Some(old)) => {
+                    map.insert(k, old.clone());
+                }
+                (_, None) => {}
+            }
+        }
+        map.into_values().collect()
+    }
+
     /// Every namespaced object in a namespace, across storage keys.
     pub fn in_namespace(&self, ns: &str) -> Vec<(String, Value)> {
         let mut out = Vec::new();
@@ -159,7 +198,7 @@ impl Txn<'_> {
             .objects
             .entry(storage.to_string())
             .or_default()
-            .insert(key, obj.clone());
+            .insert(key.clone(), obj.clone());
         let kind = if old.is_some() {
             ChangeKind::Modified
         } else {
@@ -168,6 +207,7 @@ impl Txn<'_> {
         self.record(Change {
             rv,
             storage: storage.to_string(),
+            key,
             kind,
             object: obj.clone(),
             old,
@@ -187,6 +227,7 @@ impl Txn<'_> {
         self.record(Change {
             rv,
             storage: storage.to_string(),
+            key: key.clone(),
             kind: ChangeKind::Deleted,
             object: obj,
             old: Some(old.clone()),
@@ -251,6 +292,12 @@ mod tests {
             WatchStart::TooOld(rv) => assert_eq!(rv, 2),
             WatchStart::Replay(_) => panic!("expected too old"),
         }
+        let at2 = t.list_at("cm", None, 2);
+        assert_eq!(at2.len(), 1);
+        assert!(
+            at2[0]["metadata"].get("labels").is_none(),
+            "state before the label change"
+        );
         match t.watch_from("cm", 2).0 {
             WatchStart::Replay(c) => assert_eq!(c.len(), 1),
             WatchStart::TooOld(_) => panic!("expected replay"),

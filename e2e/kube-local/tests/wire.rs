@@ -574,3 +574,55 @@ fn humans_get_indented_json() {
     let r = http(&srv, "GET", "/api/v1/namespaces/default", &[], "");
     assert!(!r.body.trim_end().contains('\n'), "compact for libraries");
 }
+
+#[test]
+fn later_pages_are_read_at_the_first_page_revision() {
+    let srv = Server::start(&[]);
+    let base = "/api/v1/namespaces/default/configmaps";
+    for n in ["a", "b", "c"] {
+        let body =
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": n}}).to_string();
+        assert_eq!(http(&srv, "POST", base, &[JSON], &body).status, 201);
+    }
+    let page1 = http(&srv, "GET", &format!("{base}?limit=2"), &[], "").json();
+    let token = page1["metadata"]["continue"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let rv = page1["metadata"]["resourceVersion"]
+        .as_str()
+        .expect("rv")
+        .to_string();
+    let r = http(
+        &srv,
+        "PATCH",
+        &format!("{base}/c"),
+        &[("Content-Type", "application/merge-patch+json")],
+        "{\"metadata\":{\"labels\":{\"changed\":\"between-pages\"}}}",
+    );
+    assert_eq!(r.status, 200);
+    let page2 = http(
+        &srv,
+        "GET",
+        &format!("{base}?limit=2&continue={token}"),
+        &[],
+        "",
+    )
+    .json();
+    assert_eq!(page2["metadata"]["resourceVersion"], rv.as_str());
+    assert_eq!(page2["items"][0]["metadata"]["name"], "c");
+    assert!(
+        page2["items"][0]["metadata"].get("labels").is_none(),
+        "c as it was at the snapshot"
+    );
+    let exact = http(
+        &srv,
+        "GET",
+        &format!("{base}?resourceVersion={rv}&resourceVersionMatch=Exact"),
+        &[],
+        "",
+    )
+    .json();
+    assert_eq!(exact["items"].as_array().map(Vec::len), Some(3));
+    assert!(exact["items"][2]["metadata"].get("labels").is_none());
+}
