@@ -136,6 +136,22 @@ pub fn admit(
         ("", "Secret") => {
             if let Some(m) = obj.as_object_mut() {
                 set_default(m, "type", json!("Opaque"));
+                // stringData is write-only: it is merged into data (base64) and never stored.
+                if let Some(Value::Object(sd)) = m.remove("stringData") {
+                    let data = m.entry("data").or_insert_with(|| json!({}));
+                    if !data.is_object() {
+                        *data = json!({});
+                    }
+                    if let Some(d) = data.as_object_mut() {
+                        for (k, v) in sd {
+                            let text = v
+                                .as_str()
+                                .map(String::from)
+                                .unwrap_or_else(|| v.to_string());
+                            d.insert(k, json!(crate::util::base64(text.as_bytes())));
+                        }
+                    }
+                }
             }
             Ok(())
         }

@@ -79,25 +79,6 @@ fn text(b: &[u8]) -> Result<String, ProtoError> {
     String::from_utf8(b.to_vec()).map_err(|_| ProtoError::Malformed)
 }
 
-fn base64(b: &[u8]) -> String {
-    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in b.chunks(3) {
-        let n = chunk
-            .iter()
-            .enumerate()
-            .fold(0_u32, |acc, (i, x)| acc | u32::from(*x) << (16 - 8 * i));
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 /// A map entry (key = 1, value = 2).
 fn entry(b: &[u8], bytes_value: bool) -> Result<(String, Value), ProtoError> {
     let (mut k, mut v) = (String::new(), Value::String(String::new()));
@@ -105,7 +86,13 @@ fn entry(b: &[u8], bytes_value: bool) -> Result<(String, Value), ProtoError> {
         if let Wire::Bytes(x) = w {
             match n {
                 1 => k = text(x)?,
-                2 => v = Value::String(if bytes_value { base64(x) } else { text(x)? }),
+                2 => {
+                    v = Value::String(if bytes_value {
+                        crate::util::base64(x)
+                    } else {
+                        text(x)?
+                    })
+                }
                 _ => {}
             }
         }
@@ -301,6 +288,9 @@ mod tests {
         assert!(decode(b"not protobuf").is_err());
         assert!(decode(b"k8s\0\x0a\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff").is_err());
         assert!(decode(b"k8s\0\x0a\x05\x0a\x02v1").is_err());
-        assert_eq!(base64(b"any carnal pleas"), "YW55IGNhcm5hbCBwbGVhcw==");
+        assert_eq!(
+            crate::util::base64(b"any carnal pleas"),
+            "YW55IGNhcm5hbCBwbGVhcw=="
+        );
     }
 }

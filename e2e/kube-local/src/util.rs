@@ -107,6 +107,26 @@ pub fn random_suffix() -> String {
         .collect()
 }
 
+/// Standard base64 with padding (Secret `data` values).
+pub fn base64(b: &[u8]) -> String {
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in b.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0_u32, |acc, (i, x)| acc | u32::from(*x) << (16 - 8 * i));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 /// Human age like kubectl's (`5s`, `3m`, `2d`).
 pub fn age(created: &str) -> String {
     let Some(t) = parse_rfc3339(created) else {

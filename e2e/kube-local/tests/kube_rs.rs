@@ -861,18 +861,27 @@ async fn controller_with_finalizer_reconciles_status_and_cleans_up_on_delete() {
     tokio::time::timeout(Duration::from_secs(15), published)
         .await
         .expect("status published with finalizer");
+    // The Event is published right after the status patch; wait for it.
     let events: Api<K8sEvent> = Api::namespaced(client.clone(), "ctl");
-    let evs = events
-        .list(&ListParams::default().fields("regarding.name=web"))
+    let synced = async {
+        loop {
+            let evs = events
+                .list(&ListParams::default().fields("regarding.name=web"))
+                .await
+                .expect("events");
+            if evs
+                .items
+                .iter()
+                .any(|e| e.reason.as_deref() == Some("Synced"))
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), synced)
         .await
-        .expect("events");
-    assert!(
-        evs.items
-            .iter()
-            .any(|e| e.reason.as_deref() == Some("Synced")),
-        "{:?}",
-        evs.items
-    );
+        .expect("Synced event listed by regarding.name");
     let core: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(client.clone(), "ctl");
     let core_evs = core
         .list(&ListParams::default().fields("involvedObject.name=web,involvedObject.kind=Ingress"))

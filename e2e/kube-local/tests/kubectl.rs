@@ -739,3 +739,32 @@ fn create_generators_for_simple_kinds_work_through_protobuf() {
         refused.stderr
     );
 }
+
+#[test]
+fn secret_string_data_is_stored_as_base64_data() {
+    let k = require_kubectl!();
+    let srv = Server::start(&[]);
+    let f = write(
+        srv.dir(),
+        "secret.yaml",
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\n  namespace: default\ntype: Opaque\nstringData:\n  EDGIO_USERNAME: demo\n",
+    );
+    ok(&k, &srv, &["apply", "-f", f.to_str().expect("path")]);
+    let got = ok(
+        &k,
+        &srv,
+        &[
+            "get",
+            "secret",
+            "creds",
+            "-o",
+            "jsonpath={.data.EDGIO_USERNAME}|{.stringData}",
+        ],
+    );
+    assert_eq!(got, "ZGVtbw==|");
+    let again = ok(&k, &srv, &["apply", "-f", f.to_str().expect("path")]);
+    assert!(
+        again.contains("secret/creds unchanged") || again.contains("secret/creds configured"),
+        "{again}"
+    );
+}
