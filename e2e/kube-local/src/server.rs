@@ -477,6 +477,7 @@ fn watch(state: Arc<AppState>, req: &Req<'_>, accept: Accept, include_object: &s
         .query
         .get("timeoutSeconds")
         .and_then(|t| t.parse::<u64>().ok())
+        .filter(|t| *t > 0)
         .map(Duration::from_secs)
         .unwrap_or(state.default_watch_timeout);
     let bookmarks = req
