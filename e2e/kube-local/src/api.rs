@@ -59,6 +59,21 @@ impl Req<'_> {
 
 pub type Reply = Result<(u16, Value), ApiError>;
 
+/// `fieldValidation=Strict`: unknown fields in the outer layers are a 400, as on 1.27+ servers.
+fn strict_check(req: &Req<'_>, obj: &Value) -> Result<(), ApiError> {
+    if req.query.get("fieldValidation").map(String::as_str) != Some("Strict") {
+        return Ok(());
+    }
+    let def = req.def;
+    match crate::fields::unknown_field(def.group, def.kind, obj) {
+        Some(f) => Err(ApiError::BadRequest(format!(
+            "{} in version \"{}\" cannot be handled as a {}: strict decoding error: unknown field \"{f}\"",
+            def.kind, def.version, def.kind
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Stored form → the form served by this endpoint.
 pub fn to_view(def: &ResourceDef, stored: &Value) -> Value {
     match def.view {
@@ -222,6 +237,7 @@ pub fn get(store: &Store, req: &Req<'_>) -> Reply {
 pub fn create(store: &Store, req: &Req<'_>) -> Reply {
     let def = req.def;
     let mut body = parse_body(def, req.body)?;
+    strict_check(req, &body)?;
     if def.is_review() {
         // No authorization is enforced, so every access review is allowed.
         if let Some(m) = body.as_object_mut() {
@@ -395,6 +411,7 @@ fn order_object(def: &ResourceDef, obj: &mut Value) {
 pub fn update(store: &Store, req: &Req<'_>) -> Reply {
     let def = req.def;
     let body = parse_body(def, req.body)?;
+    strict_check(req, &body)?;
     let url_name = req.name().to_string();
     if let Some(n) = meta_str(&body, "name")
         && n != url_name
@@ -668,6 +685,7 @@ pub fn patch(store: &Store, req: &Req<'_>) -> Reply {
             return Err(ApiError::BadRequest("apply patch must be an object".into()));
         }
         check_kind(def, &body)?;
+        strict_check(req, &body)?;
         if let Some(n) = meta_str(&body, "name")
             && n != name
         {
@@ -731,6 +749,7 @@ pub fn patch(store: &Store, req: &Req<'_>) -> Reply {
     if !patched.is_object() {
         return Err(ApiError::InvalidGeneric);
     }
+    strict_check(req, &patched)?;
     if let Some(rv) = meta_str(&patched, "resourceVersion")
         && Some(rv) != meta_str(&old, "resourceVersion")
     {

@@ -8,6 +8,7 @@ mod api;
 mod discovery;
 mod errors;
 mod events;
+mod fields;
 mod managed;
 mod patch;
 mod protobuf;

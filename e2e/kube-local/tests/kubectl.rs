@@ -768,3 +768,37 @@ fn secret_string_data_is_stored_as_base64_data() {
         "{again}"
     );
 }
+
+#[test]
+fn strict_field_validation_rejects_typos_and_accepts_the_project_manifests() {
+    let k = require_kubectl!();
+    let srv = Server::start(&[]);
+    let bad = write(
+        srv.dir(),
+        "bad.yaml",
+        &APP.replace("  rules:\n  - host", "  rulez:\n  - host"),
+    );
+    let out = run(&k, &srv, &["apply", "-f", bad.to_str().expect("path")]);
+    assert!(
+        !out.ok
+            && out
+                .stderr
+                .contains("strict decoding error: unknown field \"spec.rulez\""),
+        "{}",
+        out.stderr
+    );
+    let manifests = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../manifests");
+    if manifests.join("kustomization.yaml").is_file() {
+        // A fresh server: the typo run above already took nodePort 30080.
+        let fresh = Server::start(&[]);
+        let out = ok(
+            &k,
+            &fresh,
+            &["apply", "-k", manifests.to_str().expect("path")],
+        );
+        assert!(
+            out.contains("ingress.networking.k8s.io/external-pywai-inline-ingress created"),
+            "{out}"
+        );
+    }
+}
