@@ -109,18 +109,17 @@ pub fn unknown_field(group: &str, kind: &str, obj: &Value) -> Option<String> {
             }
         }
     }
-    if let Some(meta) = m.get("metadata").and_then(Value::as_object) {
-        if let Some(k) = meta.keys().find(|k| !OBJECT_META.contains(&k.as_str())) {
-            return Some(format!("metadata.{k}"));
-        }
+    if let Some(meta) = m.get("metadata").and_then(Value::as_object)
+        && let Some(k) = meta.keys().find(|k| !OBJECT_META.contains(&k.as_str()))
+    {
+        return Some(format!("metadata.{k}"));
     }
     if let (Some(known), Some(spec)) = (
         spec_fields(group, kind),
         m.get("spec").and_then(Value::as_object),
-    ) {
-        if let Some(k) = spec.keys().find(|k| !known.contains(&k.as_str())) {
-            return Some(format!("spec.{k}"));
-        }
+    ) && let Some(k) = spec.keys().find(|k| !known.contains(&k.as_str()))
+    {
+        return Some(format!("spec.{k}"));
     }
     None
 }
