@@ -1186,3 +1186,81 @@ async fn emptied_finalizer_list_disappears_so_the_finalizer_helper_can_add_again
         .expect("add");
     assert_eq!(out.metadata.finalizers, Some(vec!["x/b".to_string()]));
 }
+
+#[tokio::test]
+async fn kube_runtime_watcher_relists_after_a_410_on_resume() {
+    let srv = Server::start(&["--watch-history", "5"]);
+    let client = srv.client().await;
+    namespace(&client, "quiet").await;
+    namespace(&client, "busy").await;
+    let quiet: Api<ConfigMap> = Api::namespaced(client.clone(), "quiet");
+    let busy: Api<ConfigMap> = Api::namespaced(client, "busy");
+    let cm = |n: &str| -> ConfigMap {
+        serde_json::from_value(json!({"metadata": {"name": n}})).expect("cm")
+    };
+    quiet
+        .create(&PostParams::default(), &cm("first"))
+        .await
+        .expect("create");
+    // Short watches, so any open watch ends soon and resumes from its last resourceVersion.
+    let mut stream = watcher(quiet.clone(), watcher::Config::default().timeout(1)).boxed();
+    assert!(matches!(
+        next_event(&mut stream, "Init").await,
+        watcher::Event::Init
+    ));
+    assert!(matches!(
+        next_event(&mut stream, "InitApply").await,
+        watcher::Event::InitApply(_)
+    ));
+    assert!(matches!(
+        next_event(&mut stream, "InitDone").await,
+        watcher::Event::InitDone
+    ));
+    // Changes elsewhere push the watcher's resourceVersion out of the history window before
+    // its (lazily started or resumed) watch asks for it.
+    for i in 0..10 {
+        busy.create(&PostParams::default(), &cm(&format!("b{i}")))
+            .await
+            .expect("create");
+    }
+    // Its next resume gets the 410 ERROR event, which the watcher reports and then recovers
+    // from by starting over with a fresh list.
+    let err = tokio::time::timeout(Duration::from_secs(10), stream.try_next())
+        .await
+        .expect("410 in time");
+    match err {
+        Err(watcher::Error::WatchError(s)) => {
+            assert_eq!((s.code, s.reason.as_str()), (410, "Expired"))
+        }
+        other => panic!("expected the 410 from the resumed watch, got {other:?}"),
+    }
+    assert!(matches!(
+        next_event(&mut stream, "re-list").await,
+        watcher::Event::Init
+    ));
+    assert!(
+        matches!(next_event(&mut stream, "InitApply").await, watcher::Event::InitApply(c) if c.name_any() == "first")
+    );
+    assert!(matches!(
+        next_event(&mut stream, "InitDone").await,
+        watcher::Event::InitDone
+    ));
+    quiet
+        .create(&PostParams::default(), &cm("second"))
+        .await
+        .expect("create");
+    assert!(
+        matches!(next_event(&mut stream, "Apply").await, watcher::Event::Apply(c) if c.name_any() == "second")
+    );
+}
+
+async fn next_event<S>(stream: &mut S, what: &str) -> watcher::Event<ConfigMap>
+where
+    S: futures::Stream<Item = Result<watcher::Event<ConfigMap>, watcher::Error>> + Unpin,
+{
+    tokio::time::timeout(Duration::from_secs(10), stream.try_next())
+        .await
+        .unwrap_or_else(|_| panic!("{what} in time"))
+        .expect("watcher ok")
+        .expect("stream open")
+}
