@@ -343,9 +343,10 @@ fn write_access_log(
     };
     if log::access(&rec) && !conn.worker.flush_scheduled.replace(true) {
         let worker = conn.worker.clone();
-        // A new task runs after the tasks already queued in this round, so their lines join the
-        // batch: one write per round. (`yield_now` would defer until the next IO event.)
+        // Lines written within the next few milliseconds join this batch: one write per batch,
+        // like nginx's `access_log ... buffer= flush=`.
         tokio::task::spawn_local(async move {
+            tokio::time::sleep(log::FLUSH_DELAY).await;
             worker.flush_scheduled.set(false);
             log::flush_access();
         });

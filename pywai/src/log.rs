@@ -2,8 +2,8 @@
 //! error/lifecycle events on stderr.
 //!
 //! Access-log lines are gathered in a per-worker-thread buffer and written with one `write` per
-//! batch (the worker flushes after each scheduling round and when it stops), so logging costs a
-//! memcpy per request rather than a syscall.
+//! batch (at most 50 ms or 64 KiB after the batch's first line, and when the worker stops), so
+//! logging costs a copy per request rather than a syscall.
 
 use std::cell::RefCell;
 use std::io::Write as _;
@@ -15,6 +15,8 @@ use crate::echo::push_json_str;
 
 /// Flush early once a batch gets this large, to bound the buffer under heavy load.
 const FLUSH_AT: usize = 64 * 1024;
+/// Longest a line waits in the batch.
+pub const FLUSH_DELAY: Duration = Duration::from_millis(50);
 
 thread_local! {
     static ACCESS_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
