@@ -25,7 +25,7 @@ use tokio::sync::{Notify, watch};
 use crate::config::Config;
 use crate::handler::{self, HandlerConfig};
 use crate::log::{self, Level, RateLimit};
-use crate::tap::{HeadQueue, Recorder, Tap};
+use crate::tap::{Clock, HeadQueue, Recorder, Tap};
 
 const BACKLOG: i32 = 1024;
 /// Room above the largest head for body chunks in hyper's read buffer.
@@ -82,8 +82,9 @@ pub fn run(cfg: Config) -> Result<(), ServerError> {
     }
 
     let mut http = http1::Builder::new();
+    // The tap enforces the header read timeout (see tap.rs), without a timer per request.
     http.timer(TokioTimer::new())
-        .header_read_timeout(cfg.header_read_timeout)
+        .header_read_timeout(None)
         .max_header_size(cfg.max_header_size)
         .max_buf_size(cfg.max_header_size + READ_BUF_EXTRA)
         .keep_alive(true)
@@ -197,6 +198,7 @@ impl Signals {
 struct Worker {
     shared: Arc<Shared>,
     handler: Rc<handler::Worker>,
+    clock: Rc<Clock>,
     stop: StopFlag,
     conns: Cell<usize>,
     idle: Notify,
@@ -302,10 +304,15 @@ fn worker(
         let w = Rc::new(Worker {
             shared,
             handler,
+            clock: Rc::default(),
             stop: StopFlag::default(),
             conns: Cell::new(0),
             idle: Notify::new(),
         });
+        tokio::task::spawn_local(sweep_head_deadlines(
+            w.clock.clone(),
+            w.shared.cfg.header_read_timeout,
+        ));
         for l in listeners {
             let l = TcpListener::from_std(l)?;
             tokio::task::spawn_local(accept_loop(l, w.clone()));
@@ -319,6 +326,18 @@ fn worker(
         log::flush_access();
         Ok(())
     })
+}
+
+/// Drives the worker's coarse clock: a tick every quarter of the timeout (10 ms to 1 s).
+async fn sweep_head_deadlines(clock: Rc<Clock>, timeout: Duration) {
+    let tick = (timeout / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
+    let limit = timeout.as_nanos().div_ceil(tick.as_nanos().max(1)) as u64;
+    let mut interval = tokio::time::interval(tick);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        clock.advance_and_sweep(limit);
+    }
 }
 
 async fn accept_loop(listener: TcpListener, w: Rc<Worker>) {
@@ -396,7 +415,7 @@ async fn serve(stream: TcpStream, peer: SocketAddr, w: Rc<Worker>) {
     let heads: HeadQueue = Rc::default();
     let io = TokioIo::new(Tap::new(
         stream,
-        Recorder::new(heads.clone(), w.shared.cfg.max_header_size),
+        Recorder::new(heads.clone(), w.shared.cfg.max_header_size, w.clock.clone()),
     ));
     let conn_state = Rc::new(handler::Conn {
         peer,
@@ -436,9 +455,12 @@ fn is_reset(e: &hyper::Error) -> bool {
     let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
     while let Some(s) = src {
         if let Some(io) = s.downcast_ref::<io::Error>() {
+            // Timeouts too: idle keep-alive connections end that way all the time.
             return matches!(
                 io.kind(),
-                io::ErrorKind::ConnectionReset | io::ErrorKind::BrokenPipe
+                io::ErrorKind::ConnectionReset
+                    | io::ErrorKind::BrokenPipe
+                    | io::ErrorKind::TimedOut
             );
         }
         src = s.source();

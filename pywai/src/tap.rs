@@ -7,16 +7,92 @@
 //! a per-connection queue. If the tap ever cannot follow the stream it stops recording and the
 //! handler falls back to hyper's parsed headers, so a confused tap can degrade output, never
 //! corrupt a response.
+//!
+//! Because the tap knows where each head starts and ends, it also enforces the header read
+//! timeout (slow-loris, idle keep-alive): a per-worker coarse clock and sweeper mark connections
+//! whose wait for a complete head has lasted too long, and their next read or write fails. This
+//! replaces hyper's own header timeout, which allocates and arms a timer for every request.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::io;
 use std::mem::MaybeUninit;
 use std::pin::Pin;
-use std::rc::Rc;
-use std::task::{Context, Poll};
+use std::rc::{Rc, Weak};
+use std::task::{Context, Poll, Waker};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// A worker's coarse clock: advanced by the worker's sweeper every tick, it times every
+/// connection's wait for its next request head.
+#[derive(Debug, Default)]
+pub struct Clock {
+    tick: Cell<u64>,
+    deadlines: RefCell<Vec<Weak<Deadline>>>,
+}
+
+const NOT_WAITING: u64 = u64::MAX;
+
+impl Clock {
+    /// A deadline for a new connection, whose wait for its first head starts now.
+    pub fn register(&self) -> Rc<Deadline> {
+        let d = Rc::new(Deadline {
+            since: Cell::new(self.tick.get()),
+            expired: Cell::new(false),
+            waker: RefCell::new(None),
+        });
+        self.deadlines.borrow_mut().push(Rc::downgrade(&d));
+        d
+    }
+
+    /// Advances one tick and expires every wait older than `limit` ticks (so never early, and
+    /// late by at most two ticks). Closed connections are dropped from the list.
+    pub fn advance_and_sweep(&self, limit: u64) {
+        let now = self.tick.get() + 1;
+        self.tick.set(now);
+        self.deadlines.borrow_mut().retain(|weak| {
+            let Some(d) = weak.upgrade() else {
+                return false;
+            };
+            let since = d.since.get();
+            if since != NOT_WAITING && now.saturating_sub(since) > limit && !d.expired.get() {
+                d.expired.set(true);
+                if let Some(w) = d.waker.borrow_mut().take() {
+                    w.wake();
+                }
+            }
+            true
+        });
+    }
+}
+
+/// One connection's wait for a complete request head.
+#[derive(Debug)]
+pub struct Deadline {
+    since: Cell<u64>,
+    expired: Cell<bool>,
+    waker: RefCell<Option<Waker>>,
+}
+
+impl Deadline {
+    fn check(&self) -> io::Result<()> {
+        if self.expired.get() {
+            Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "request head not received within the header read timeout",
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn park(&self, waker: &Waker) {
+        let mut slot = self.waker.borrow_mut();
+        if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
+            *slot = Some(waker.clone());
+        }
+    }
+}
 
 /// Heads recorded on one connection, shared between the tap and the handler.
 pub type HeadQueue = Rc<RefCell<Heads>>;
@@ -62,9 +138,10 @@ impl Heads {
     }
 }
 
-/// Upper bound on recorded heads waiting for the handler; hyper handles one request at a time,
-/// so only pipelined requests queue up, and a deeper pipeline than this just loses the raw view.
-const MAX_QUEUED_HEADS: usize = 64;
+/// Upper bound on recorded heads waiting for the handler. hyper handles one request at a time and
+/// reads at most its buffer size ahead, so only small pipelined requests queue up (the bytes are
+/// bounded by the read buffer anyway); a deeper pipeline than this just loses the raw view.
+const MAX_QUEUED_HEADS: usize = 1024;
 /// Same bound hyper uses by default.
 const MAX_HEADERS: usize = 100;
 
@@ -99,17 +176,28 @@ pub struct Recorder {
     scanned: usize,
     max_head: usize,
     queue: HeadQueue,
+    clock: Rc<Clock>,
+    deadline: Rc<Deadline>,
 }
 
 impl Recorder {
-    pub fn new(queue: HeadQueue, max_head: usize) -> Self {
+    pub fn new(queue: HeadQueue, max_head: usize, clock: Rc<Clock>) -> Self {
+        let deadline = clock.register();
         Self {
             state: State::Head,
             head: Vec::new(),
             scanned: 0,
             max_head,
             queue,
+            clock,
+            deadline,
         }
+    }
+
+    /// The wait for the next head starts now (a request and its body have fully arrived).
+    fn await_head(&mut self) {
+        self.state = State::Head;
+        self.deadline.since.set(self.clock.tick.get());
     }
 
     /// Feeds bytes just read from the socket.
@@ -122,11 +210,11 @@ impl Recorder {
                     let n = take(left, data.len());
                     data = &data[n..];
                     let left = left - n as u64;
-                    self.state = if left == 0 {
-                        State::Head
+                    if left == 0 {
+                        self.await_head();
                     } else {
-                        State::Body(left)
-                    };
+                        self.state = State::Body(left);
+                    }
                 }
                 State::ChunkSize {
                     value,
@@ -163,8 +251,11 @@ impl Recorder {
                 State::Trailers { line_len, total } => {
                     let b = data[0];
                     data = &data[1..];
+                    if b == b'\n' && line_len == 0 {
+                        self.await_head();
+                        continue;
+                    }
                     self.state = match b {
-                        b'\n' if line_len == 0 => State::Head,
                         b'\n' => State::Trailers {
                             line_len: 0,
                             total: total + 1,
@@ -181,6 +272,11 @@ impl Recorder {
                         },
                     };
                 }
+            }
+            if self.state == State::Lost {
+                // Body framing the tap cannot follow; `lose` also keeps the timeout running.
+                self.lose();
+                return;
             }
         }
     }
@@ -245,7 +341,13 @@ impl Recorder {
                 heads.queue.push_back(head);
                 drop(heads);
                 self.scanned = 0;
-                self.state = next;
+                if next == State::Head {
+                    self.await_head();
+                } else {
+                    // Reading the body is timed by the handler, not here.
+                    self.deadline.since.set(NOT_WAITING);
+                    self.state = next;
+                }
                 Some(len.saturating_sub(before))
             }
             // An empty line inside leading blank lines; keep collecting.
@@ -260,6 +362,11 @@ impl Recorder {
     fn lose(&mut self) {
         self.state = State::Lost;
         self.head = Vec::new();
+        // Heads can no longer be told apart, so the timer stops being reset: the connection gets
+        // one header-timeout period from here (hyper closes most such connections at once anyway).
+        if self.deadline.since.get() == NOT_WAITING {
+            self.deadline.since.set(self.clock.tick.get());
+        }
     }
 
     #[cfg(test)]
@@ -367,6 +474,16 @@ impl<T> Tap<T> {
     }
 }
 
+impl<T> Tap<T> {
+    /// Fails once the header read timeout expired; otherwise remembers who to wake if it does.
+    fn pending<R>(&self, res: Poll<io::Result<R>>, cx: &Context<'_>) -> Poll<io::Result<R>> {
+        if res.is_pending() {
+            self.recorder.deadline.park(cx.waker());
+        }
+        res
+    }
+}
+
 impl<T: AsyncRead + Unpin> AsyncRead for Tap<T> {
     fn poll_read(
         self: Pin<&mut Self>,
@@ -374,12 +491,13 @@ impl<T: AsyncRead + Unpin> AsyncRead for Tap<T> {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        this.recorder.deadline.check()?;
         let before = buf.filled().len();
         let res = Pin::new(&mut this.inner).poll_read(cx, buf);
         if let (Poll::Ready(Ok(())), Some(new)) = (&res, buf.filled().get(before..)) {
             this.recorder.feed(new);
         }
-        res
+        this.pending(res, cx)
     }
 }
 
@@ -389,7 +507,11 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Tap<T> {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+        // A client that stops reading its responses is timed out the same way.
+        let this = self.get_mut();
+        this.recorder.deadline.check()?;
+        let res = Pin::new(&mut this.inner).poll_write(cx, buf);
+        this.pending(res, cx)
     }
 
     fn poll_write_vectored(
@@ -397,7 +519,10 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Tap<T> {
         cx: &mut Context<'_>,
         bufs: &[io::IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
+        let this = self.get_mut();
+        this.recorder.deadline.check()?;
+        let res = Pin::new(&mut this.inner).poll_write_vectored(cx, bufs);
+        this.pending(res, cx)
     }
 
     fn is_write_vectored(&self) -> bool {
@@ -405,7 +530,10 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for Tap<T> {
     }
 
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+        let this = self.get_mut();
+        this.recorder.deadline.check()?;
+        let res = Pin::new(&mut this.inner).poll_flush(cx);
+        this.pending(res, cx)
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
@@ -419,7 +547,7 @@ mod tests {
 
     fn recorder() -> (Recorder, HeadQueue) {
         let q: HeadQueue = Rc::default();
-        (Recorder::new(q.clone(), 1024), q)
+        (Recorder::new(q.clone(), 1024, Rc::default()), q)
     }
 
     fn heads(q: &HeadQueue) -> Vec<String> {
@@ -483,6 +611,32 @@ GET /d HTTP/1.1\r\nhOsT: x\r\n\r\n";
         r.feed(b"\r\n\r\nGET / HTTP/1.1\r\nA: b\r\n\r\n");
         assert_eq!(heads(&q).len(), 1);
         assert!(!r.is_lost());
+    }
+
+    #[test]
+    fn head_wait_expires_only_while_waiting_and_restarts_per_request() {
+        let clock: Rc<Clock> = Rc::default();
+        let mut r = Recorder::new(Rc::default(), 1024, clock.clone());
+        let d = r.deadline.clone();
+        clock.advance_and_sweep(2);
+        r.feed(b"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nab");
+        // Body in progress: not waiting for a head, so no expiry however long it takes.
+        for _ in 0..5 {
+            clock.advance_and_sweep(2);
+        }
+        assert!(d.check().is_ok());
+        r.feed(b"c");
+        clock.advance_and_sweep(2);
+        clock.advance_and_sweep(2);
+        assert!(d.check().is_ok(), "two ticks is not more than the limit");
+        r.feed(b"GET / HTTP/1.1\r\nX-Slow: ");
+        clock.advance_and_sweep(2);
+        assert!(
+            d.check().is_err(),
+            "a partial head does not restart the wait: since {} now {}",
+            d.since.get(),
+            clock.tick.get()
+        );
     }
 
     #[test]

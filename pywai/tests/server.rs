@@ -468,6 +468,30 @@ fn slow_loris_sender_is_disconnected_after_the_header_timeout() {
 }
 
 #[test]
+fn header_timeout_spares_slow_bodies_and_restarts_for_each_request() {
+    let server = Server::start(&["--access-log", "off", "--header-read-timeout", "400ms"]);
+    let s = server.connect();
+    let mut w = s.try_clone().unwrap();
+    let mut r = BufReader::new(s);
+    w.write_all(b"POST /?format=json HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\nab")
+        .unwrap();
+    // The deliberate pause is the point of the test: a body slower than the header timeout.
+    std::thread::sleep(Duration::from_millis(1000));
+    w.write_all(b"cd").unwrap();
+    let resp = read_response(&mut r, false);
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.json()["body_bytes"], 4);
+    // A second request on the same connection within the timeout is served too.
+    w.write_all(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n").unwrap();
+    assert_eq!(read_response(&mut r, false).status, 200);
+    // Then the idle connection is closed.
+    let started = Instant::now();
+    let mut buf = [0u8; 16];
+    assert!(matches!(r.read(&mut buf), Ok(0) | Err(_)));
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
 fn connections_over_the_cap_get_503() {
     let server = Server::start(&["--access-log", "off", "--max-connections", "2"]);
     // Two connections that have each been served are certainly counted.
