@@ -130,9 +130,14 @@ harness="target/$TRIPLE/release/e2e"
 if ! "$harness" cluster --help >/dev/null 2>&1; then
   die "the harness ($harness) has no 'cluster' subcommand, so the scenarios cannot run against kind"
 fi
-# The harness waits out resyncs in the steady-state scenario: tell it the deployed interval.
-resync="$(k -n edgio-ingress-system get deployment edgio-ingress-controller \
-  -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name=="RESYNC_INTERVAL")].value}')"
+# The harness must know how the deployed controller is configured: it waits out resyncs in the
+# steady-state scenario and expects the origin name to list the node addresses of these types.
+controller_env() {
+  k -n edgio-ingress-system get deployment edgio-ingress-controller \
+    -o jsonpath="{.spec.template.spec.containers[0].env[?(@.name==\"$1\")].value}"
+}
+resync="$(controller_env RESYNC_INTERVAL)"
+address_types="$(controller_env NODE_ADDRESS_TYPES)"
 log "running the scenarios against $CLUSTER (controller resync ${resync:-5m})"
 E2E_PROFILE=release "$harness" cluster \
   --kubeconfig "$KUBECONFIG_FILE" \
@@ -143,5 +148,6 @@ E2E_PROFILE=release "$harness" cluster \
   --edge "http://127.0.0.1:$EDGE_PORT" \
   --node-url "$node_url" \
   --resync "${resync:-5m}" \
+  --node-address-types "${address_types:-ExternalIP,InternalIP}" \
   "$@"
 log "all scenarios passed on kind"
