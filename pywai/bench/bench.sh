@@ -78,13 +78,19 @@ wait_port() {
   die "nothing listening on port $port"
 }
 
-# The exact request wrk sends: request line and Host only.
+# Sends exactly the request wrk sends (request line and Host, nothing else: any other header would
+# be echoed and change the size) and prints the response body.
 fetch_body() {
-  local port="$1"
+  local port="$1" line len=""
   exec 3<>"/dev/tcp/127.0.0.1/$port"
-  printf 'GET / HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nConnection: close\r\n\r\n' "$port" >&3
-  # Headers up to the blank line, then the body.
-  sed '1,/^\r$/d' <&3
+  printf 'GET / HTTP/1.1\r\nHost: 127.0.0.1:%s\r\n\r\n' "$port" >&3
+  while IFS= read -r line <&3; do
+    line="${line%$'\r'}"
+    [ -z "$line" ] && break
+    case "${line,,}" in content-length:*) len="${line#*:}"; len="${len// /}" ;; esac
+  done
+  [ -n "$len" ] || die "no Content-Length in pywai's answer"
+  head -c "$len" <&3
   exec 3<&-
 }
 
@@ -202,12 +208,11 @@ fi
 
 # Size nginx's body after pywai's answer to exactly wrk's request.
 start_pywai off
-BODY="$(fetch_body "$PYWAI_PORT")"
+# Command substitution would drop the body's trailing newline: keep it with a sentinel.
+BODY="$(fetch_body "$PYWAI_PORT"; echo .)"
+BODY="${BODY%.}"
 stop_pid "$PYWAI_PID"
 BODY_LEN="$(printf '%s' "$BODY" | wc -c)"
-# Command substitution drops the body's trailing newline; nginx gets it back in the config.
-BODY="$BODY"$'\n'
-BODY_LEN=$((BODY_LEN + 1))
 
 echo "machine: $(uname -m), $CORES cores, $(awk -F: '/model name/ {gsub(/^ +/, "", $2); print $2; exit}' /proc/cpuinfo)"
 echo "date:    $(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -235,6 +240,8 @@ for log in off on; do
     printf "$ROW" "$round" "$log" pywai "$rps" "$p99" "$cpu"
 
     start_nginx "$log" "$BODY"
+    got="$(fetch_body "$NGINX_PORT" | wc -c)"
+    [ "$got" -eq "$BODY_LEN" ] || die "nginx answers $got bytes, pywai $BODY_LEN"
     # The master and its workers.
     # shellcheck disable=SC2046
     read -r rps p99 cpu < <(run_wrk "$NGINX_PORT" "$NGINX_PID" $(pgrep -P "$NGINX_PID"))
