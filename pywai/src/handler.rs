@@ -2,7 +2,6 @@
 
 use std::cell::{Cell, RefCell};
 use std::convert::Infallible;
-use std::mem::MaybeUninit;
 use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::{Instant, SystemTime};
@@ -16,10 +15,7 @@ use hyper::body::{Body as _, Incoming};
 
 use crate::echo::{self, Exchange};
 use crate::log;
-use crate::tap::HeadQueue;
-
-/// Same bound hyper uses by default.
-const MAX_HEADERS: usize = 100;
+use crate::tap::{HeadQueue, RecordedHead};
 
 const HTML: HeaderValue = HeaderValue::from_static("text/html; charset=utf-8");
 const JSON: HeaderValue = HeaderValue::from_static("application/json");
@@ -138,7 +134,7 @@ pub async fn handle(
             Ok(body_bytes) => echo_response(
                 &conn.worker,
                 &parts,
-                raw_head.as_deref(),
+                raw_head.as_ref(),
                 conn.peer,
                 body_bytes,
             ),
@@ -146,10 +142,10 @@ pub async fn handle(
     };
 
     if let Some((wall, t0)) = started {
-        write_access_log(&conn, &parts, raw_head.as_deref(), &resp, wall, t0);
+        write_access_log(&conn, &parts, raw_head.as_ref(), &resp, wall, t0);
     }
-    if let Some(buf) = raw_head {
-        conn.heads.borrow_mut().recycle(buf);
+    if let Some(head) = raw_head {
+        conn.heads.borrow_mut().recycle(head);
     }
     Ok(resp)
 }
@@ -234,48 +230,34 @@ fn version_str(v: Version) -> &'static str {
     }
 }
 
-/// The request line as sent: the first non-empty line of the raw head, without CR LF.
-fn raw_request_line(raw: &[u8]) -> &[u8] {
-    let start = raw
-        .iter()
-        .position(|&b| b != b'\r' && b != b'\n')
-        .unwrap_or(raw.len());
-    let rest = &raw[start..];
-    let end = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
-    rest[..end].strip_suffix(b"\r").unwrap_or(&rest[..end])
-}
-
 fn echo_response(
     worker: &Worker,
     parts: &Parts,
-    raw_head: Option<&[u8]>,
+    raw_head: Option<&RecordedHead>,
     peer: SocketAddr,
     body_bytes: Option<u64>,
 ) -> Response<Full<Bytes>> {
     let json = wants_json(parts);
     let version = version_str(parts.version);
 
-    // Uninitialised: filling 100 empty headers per request costs more than the parse.
-    let mut raw_headers = [const { MaybeUninit::<httparse::Header<'_>>::uninit() }; MAX_HEADERS];
-    let mut raw_req = httparse::Request::new(&mut []);
     // Use the raw head only if it is certainly this request's (same method, same header count).
-    let raw = raw_head.filter(|raw| {
-        matches!(
-            raw_req.parse_with_uninit_headers(raw, &mut raw_headers),
-            Ok(httparse::Status::Complete(_))
-        ) && raw_req.method == Some(parts.method.as_str())
-            && raw_req.headers.len() == parts.headers.len()
+    let raw = raw_head.filter(|h| {
+        h.slice(h.method) == parts.method.as_str().as_bytes()
+            && h.fields.len() == parts.headers.len()
     });
 
     let fallback_line;
     let ex = match raw {
-        Some(raw) => Exchange {
-            headers: echo::Headers::Raw(raw_req.headers),
+        Some(h) => Exchange {
+            headers: echo::Headers::Raw {
+                head: &h.raw,
+                fields: &h.fields,
+            },
             client: peer,
-            request_line: raw_request_line(raw),
+            request_line: h.slice(h.line),
             version,
             method: parts.method.as_str(),
-            target: raw_req.path.unwrap_or(""),
+            target: std::str::from_utf8(h.slice(h.target)).unwrap_or(""),
             body_bytes,
         },
         None => {
@@ -321,14 +303,14 @@ fn echo_response(
 fn write_access_log(
     conn: &Conn,
     parts: &Parts,
-    raw_head: Option<&[u8]>,
+    raw_head: Option<&RecordedHead>,
     resp: &Response<Full<Bytes>>,
     wall: SystemTime,
     t0: Instant,
 ) {
     let path = raw_head
-        .map(raw_request_line)
-        .and_then(|line| line.split(|&b| b == b' ').nth(1))
+        .map(|h| h.slice(h.target))
+        .filter(|t| !t.is_empty())
         .unwrap_or_else(|| parts.uri.path().as_bytes());
     let rec = log::AccessRecord {
         time: wall,
@@ -356,18 +338,6 @@ fn write_access_log(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn request_line_skips_leading_blank_lines_and_line_ending() {
-        assert_eq!(
-            raw_request_line(b"\r\nGET / HTTP/1.1\r\nA: b\r\n\r\n"),
-            b"GET / HTTP/1.1"
-        );
-        assert_eq!(
-            raw_request_line(b"GET /x HTTP/1.0\nA: b\n\n"),
-            b"GET /x HTTP/1.0"
-        );
-    }
 
     fn parts(uri: &str, accept: Option<&str>) -> Parts {
         let mut b = Request::builder().uri(uri);

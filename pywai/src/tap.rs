@@ -97,12 +97,30 @@ impl Deadline {
 /// Heads recorded on one connection, shared between the tap and the handler.
 pub type HeadQueue = Rc<RefCell<Heads>>;
 
-/// Recorded heads, oldest first, plus spent buffers kept for reuse so that steady-state
-/// keep-alive traffic records heads without allocating.
+/// One request head as received, with where each part lies in it (parsed once, here).
+#[derive(Debug, Default)]
+pub struct RecordedHead {
+    pub raw: Vec<u8>,
+    /// `[name start, name end, value start, value end]` into `raw`, in arrival order.
+    pub fields: Vec<[u32; 4]>,
+    pub method: [u32; 2],
+    pub target: [u32; 2],
+    /// The request line without its line ending.
+    pub line: [u32; 2],
+}
+
+impl RecordedHead {
+    pub fn slice(&self, [start, end]: [u32; 2]) -> &[u8] {
+        self.raw.get(start as usize..end as usize).unwrap_or(&[])
+    }
+}
+
+/// Recorded heads, oldest first, plus spent ones kept for reuse so that steady-state keep-alive
+/// traffic records heads without allocating.
 #[derive(Debug, Default)]
 pub struct Heads {
-    queue: VecDeque<Vec<u8>>,
-    spare: Vec<Vec<u8>>,
+    queue: VecDeque<RecordedHead>,
+    spare: Vec<RecordedHead>,
 }
 
 /// Spare buffers kept per connection, and the largest one worth keeping.
@@ -111,19 +129,23 @@ const MAX_SPARE_CAPACITY: usize = 4096;
 
 impl Heads {
     /// The oldest recorded head not yet handled.
-    pub fn pop(&mut self) -> Option<Vec<u8>> {
+    pub fn pop(&mut self) -> Option<RecordedHead> {
         self.queue.pop_front()
     }
 
-    /// Gives a handled head's buffer back for reuse.
-    pub fn recycle(&mut self, mut buf: Vec<u8>) {
-        if self.spare.len() < MAX_SPARE && buf.capacity() <= MAX_SPARE_CAPACITY {
-            buf.clear();
-            self.spare.push(buf);
+    /// Gives a handled head's buffers back for reuse.
+    pub fn recycle(&mut self, mut head: RecordedHead) {
+        if self.spare.len() < MAX_SPARE
+            && head.raw.capacity() <= MAX_SPARE_CAPACITY
+            && head.fields.capacity() <= MAX_HEADERS
+        {
+            head.raw.clear();
+            head.fields.clear();
+            self.spare.push(head);
         }
     }
 
-    fn spare(&mut self) -> Vec<u8> {
+    fn spare(&mut self) -> RecordedHead {
         self.spare.pop().unwrap_or_default()
     }
 
@@ -133,7 +155,7 @@ impl Heads {
     }
 
     #[cfg(test)]
-    pub fn iter(&self) -> impl Iterator<Item = &Vec<u8>> {
+    pub fn iter(&self) -> impl Iterator<Item = &RecordedHead> {
         self.queue.iter()
     }
 }
@@ -334,11 +356,35 @@ impl Recorder {
                     self.lose();
                     return None;
                 }
-                // Hand the collected buffer over (cut to the head) and collect into a spare one.
-                let spare = heads.spare();
-                let mut head = std::mem::replace(&mut self.head, spare);
-                head.truncate(len);
-                heads.queue.push_back(head);
+                let mut rec = heads.spare();
+                // Offsets into the buffer; the head is at most `max_head` (≤ 1 MiB) long.
+                let base = self.head.as_ptr() as usize;
+                let at = |s: &[u8]| {
+                    let start = (s.as_ptr() as usize).saturating_sub(base) as u32;
+                    [start, start + s.len() as u32]
+                };
+                rec.fields.extend(req.headers.iter().map(|h| {
+                    let [ns, ne] = at(h.name.as_bytes());
+                    let [vs, ve] = at(h.value);
+                    [ns, ne, vs, ve]
+                }));
+                rec.method = req.method.map_or([0, 0], |m| at(m.as_bytes()));
+                rec.target = req.path.map_or([0, 0], |p| at(p.as_bytes()));
+                let line_start = rec.method[0] as usize;
+                let line_end = self.head[line_start..]
+                    .iter()
+                    .position(|&b| b == b'\n')
+                    .map_or(len, |i| line_start + i);
+                let line_end = if line_end > line_start && self.head[line_end - 1] == b'\r' {
+                    line_end - 1
+                } else {
+                    line_end
+                };
+                rec.line = [line_start as u32, line_end as u32];
+                // Hand the collected buffer over (cut to the head); collect into the spare one.
+                std::mem::swap(&mut rec.raw, &mut self.head);
+                rec.raw.truncate(len);
+                heads.queue.push_back(rec);
                 drop(heads);
                 self.scanned = 0;
                 if next == State::Head {
@@ -553,7 +599,7 @@ mod tests {
     fn heads(q: &HeadQueue) -> Vec<String> {
         q.borrow()
             .iter()
-            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .map(|h| String::from_utf8_lossy(&h.raw).into_owned())
             .collect()
     }
 
@@ -573,6 +619,26 @@ GET /d HTTP/1.1\r\nhOsT: x\r\n\r\n";
         assert!(got[2].starts_with("PUT /c "));
         assert_eq!(got[3], "GET /d HTTP/1.1\r\nhOsT: x\r\n\r\n");
         assert!(!r.is_lost());
+    }
+
+    #[test]
+    fn recorded_offsets_point_at_the_parts_of_the_head() {
+        let (mut r, q) = recorder();
+        r.feed(b"\r\nGET /x?y HTTP/1.1\r\nHost: h\r\nx-A:  v \r\n\r\n");
+        let q = q.borrow();
+        let h = q.iter().next().unwrap();
+        assert_eq!(h.slice(h.method), b"GET");
+        assert_eq!(h.slice(h.target), b"/x?y");
+        assert_eq!(h.slice(h.line), b"GET /x?y HTTP/1.1");
+        let fields: Vec<(&[u8], &[u8])> = h
+            .fields
+            .iter()
+            .map(|&[ns, ne, vs, ve]| (h.slice([ns, ne]), h.slice([vs, ve])))
+            .collect();
+        assert_eq!(
+            fields,
+            vec![(&b"Host"[..], &b"h"[..]), (&b"x-A"[..], &b"v"[..])]
+        );
     }
 
     #[test]
