@@ -469,14 +469,14 @@ fn slow_loris_sender_is_disconnected_after_the_header_timeout() {
 
 #[test]
 fn header_timeout_spares_slow_bodies_and_restarts_for_each_request() {
-    let server = Server::start(&["--access-log", "off", "--header-read-timeout", "400ms"]);
+    let server = Server::start(&["--access-log", "off", "--header-read-timeout", "800ms"]);
     let s = server.connect();
     let mut w = s.try_clone().unwrap();
     let mut r = BufReader::new(s);
     w.write_all(b"POST /?format=json HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\nab")
         .unwrap();
     // The deliberate pause is the point of the test: a body slower than the header timeout.
-    std::thread::sleep(Duration::from_millis(1000));
+    std::thread::sleep(Duration::from_millis(2000));
     w.write_all(b"cd").unwrap();
     let resp = read_response(&mut r, false);
     assert_eq!(resp.status, 200);
