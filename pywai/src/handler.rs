@@ -128,7 +128,14 @@ pub async fn handle(
             true,
         )
     } else {
-        match read_body(&parts.headers, body, &conn.worker.cfg).await {
+        let counted = if body.is_end_stream() {
+            Ok(declares_body(&parts.headers).then_some(0))
+        } else {
+            // Boxed: only requests with a body pay for the body-reading state, and the handler
+            // future hyper moves around per request stays small.
+            Box::pin(read_body(&parts.headers, body, &conn.worker.cfg)).await
+        };
+        match counted {
             Err(e) => plain(e.status(), &format!("{e}\n"), true),
             Ok(_) if parts.uri.path() == "/healthz" => plain(StatusCode::OK, "ok\n", false),
             Ok(body_bytes) => echo_response(
@@ -150,16 +157,19 @@ pub async fn handle(
     Ok(resp)
 }
 
+/// Whether the request announced a body (possibly empty).
+fn declares_body(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::CONTENT_LENGTH) || headers.contains_key(header::TRANSFER_ENCODING)
+}
+
 /// Counts the body without keeping it. `None` when the request carried no body at all.
 async fn read_body(
     headers: &HeaderMap,
     mut body: Incoming,
     cfg: &HandlerConfig,
 ) -> Result<Option<u64>, BodyError> {
-    let declared = headers.contains_key(header::CONTENT_LENGTH)
-        || headers.contains_key(header::TRANSFER_ENCODING);
     if body.is_end_stream() {
-        return Ok(declared.then_some(0));
+        return Ok(declares_body(headers).then_some(0));
     }
     let limit = cfg.max_body;
     // Refuse a declared oversize body before the client sends it (no 100 Continue goes out).
