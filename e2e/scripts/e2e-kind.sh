@@ -138,6 +138,15 @@ controller_env() {
 }
 resync="$(controller_env RESYNC_INTERVAL)"
 address_types="$(controller_env NODE_ADDRESS_TYPES)"
+shortname="$(controller_env EDGIO_SHORTNAME)"
+# The controller's credentials, which the mocks accept: the harness makes records and rules by
+# hand with them (ones the controller must leave alone).
+credential() {
+  k -n edgio-ingress-system get secret edgio-ingress-credentials -o jsonpath="{.data.$1}" | base64 -d
+}
+edgio_user="$(credential EDGIO_USERNAME)"
+edgio_key="$(credential EDGIO_SHARED_KEY)"
+vultr_key="$(credential VULTR_API_KEY)"
 log "running the scenarios against $CLUSTER (controller resync ${resync:-5m})"
 E2E_PROFILE=release "$harness" cluster \
   --kubeconfig "$KUBECONFIG_FILE" \
@@ -149,5 +158,7 @@ E2E_PROFILE=release "$harness" cluster \
   --node-url "$node_url" \
   --resync "${resync:-5m}" \
   --node-address-types "${address_types:-ExternalIP,InternalIP}" \
+  --edgio-user "$edgio_user" --edgio-key "$edgio_key" --edgio-shortname "$shortname" \
+  --vultr-key "$vultr_key" \
   "$@"
 log "all scenarios passed on kind"
