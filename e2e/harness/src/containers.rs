@@ -14,7 +14,7 @@ use anyhow::{Context, Result, bail};
 use tokio::task::JoinHandle;
 
 use crate::k8s;
-use crate::local::{EDGIO_KEY, EDGIO_SHORTNAME, EDGIO_USER, ORIGIN, RESYNC, VULTR_KEY, ZONE};
+use crate::local::{self, EDGIO_KEY, EDGIO_SHORTNAME, EDGIO_USER, ORIGIN, RESYNC, VULTR_KEY, ZONE};
 use crate::mocks::MockAdmin;
 use crate::platform::{Env, NodeUrl, Platform, SecondController};
 use crate::report;
@@ -229,30 +229,14 @@ impl ContainerTier {
         let node_container = tier.container_name("node");
         tier.kubelet = tokio::spawn(kubelet(client.clone(), node_container, run_id.clone()));
 
-        tier.controller_env = [
-            ("KUBECONFIG", KUBECONFIG_IN_CONTAINER.to_owned()),
-            ("INGRESS_CLASS", k8s::CLASS.to_owned()),
-            ("CONTROLLER_NAME", k8s::CONTROLLER_NAME.to_owned()),
-            ("OWNER_ID", OWNER_ID.to_owned()),
-            ("ORIGIN_HOSTNAME", ORIGIN.to_owned()),
-            ("DNS_ZONE", ZONE.to_owned()),
-            ("NODE_ADDRESS_TYPES", "InternalIP".to_owned()),
-            ("RESYNC_INTERVAL", format!("{}s", RESYNC.as_secs())),
-            ("EDGIO_BASE_URL", format!("{edgio_base}/config-api/v1")),
-            ("EDGIO_SHORTNAME", EDGIO_SHORTNAME.to_owned()),
-            ("EDGIO_USERNAME", EDGIO_USER.to_owned()),
-            ("EDGIO_SHARED_KEY", EDGIO_KEY.to_owned()),
-            ("VULTR_BASE_URL", format!("{vultr_base}/v2")),
-            ("VULTR_API_KEY", VULTR_KEY.to_owned()),
-            ("HTTP_ADDR", "0.0.0.0:8080".to_owned()),
-            ("LEADER_ELECT", "false".to_owned()),
-            ("POD_NAMESPACE", "edgio-ingress-system".to_owned()),
-            ("POD_NAME", "edgio-ingress-container".to_owned()),
-            ("LOG_FORMAT", "json".to_owned()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
+        tier.controller_env = local::controller_env(local::ControllerSettings {
+            kubeconfig: KUBECONFIG_IN_CONTAINER,
+            edgio_base: &edgio_base,
+            vultr_base: &vultr_base,
+            owner_id: OWNER_ID,
+            http_addr: "0.0.0.0:8080",
+            pod_name: "edgio-ingress-container",
+        });
 
         tier.env = Env {
             client,

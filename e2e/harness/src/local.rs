@@ -35,6 +35,49 @@ pub const NODE_NAME: &str = "e2e-local-node";
 pub const RESYNC: Duration = Duration::from_secs(4);
 const STARTUP: Duration = Duration::from_secs(30);
 
+/// Where a tier's controller finds the cluster and the mocks, and who it is.
+pub struct ControllerSettings<'a> {
+    pub kubeconfig: &'a str,
+    /// `http://host:port` of the Edgio mock's API listener.
+    pub edgio_base: &'a str,
+    /// `http://host:port` of the Vultr mock's API listener.
+    pub vultr_base: &'a str,
+    pub owner_id: &'a str,
+    pub http_addr: &'a str,
+    pub pod_name: &'a str,
+}
+
+/// The controller's environment on the local and container tiers: the demo credentials, a short
+/// resync, InternalIP node addresses (the registered Node has only that) and no leader election
+/// (one process).
+pub fn controller_env(s: ControllerSettings<'_>) -> BTreeMap<String, String> {
+    [
+        ("KUBECONFIG", s.kubeconfig.to_owned()),
+        ("INGRESS_CLASS", k8s::CLASS.to_owned()),
+        ("CONTROLLER_NAME", k8s::CONTROLLER_NAME.to_owned()),
+        ("WATCH_NAMESPACES", String::new()),
+        ("OWNER_ID", s.owner_id.to_owned()),
+        ("ORIGIN_HOSTNAME", ORIGIN.to_owned()),
+        ("DNS_ZONE", ZONE.to_owned()),
+        ("NODE_ADDRESS_TYPES", "InternalIP".to_owned()),
+        ("RESYNC_INTERVAL", format!("{}s", RESYNC.as_secs())),
+        ("EDGIO_BASE_URL", format!("{}/config-api/v1", s.edgio_base)),
+        ("EDGIO_SHORTNAME", EDGIO_SHORTNAME.to_owned()),
+        ("EDGIO_USERNAME", EDGIO_USER.to_owned()),
+        ("EDGIO_SHARED_KEY", EDGIO_KEY.to_owned()),
+        ("VULTR_BASE_URL", format!("{}/v2", s.vultr_base)),
+        ("VULTR_API_KEY", VULTR_KEY.to_owned()),
+        ("HTTP_ADDR", s.http_addr.to_owned()),
+        ("LEADER_ELECT", "false".to_owned()),
+        ("POD_NAMESPACE", "edgio-ingress-system".to_owned()),
+        ("POD_NAME", s.pod_name.to_owned()),
+        ("LOG_FORMAT", "json".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
 /// The Node's address: 127.0.0.1, or `E2E_NODE_IP` (another loopback address such as 127.0.0.7)
 /// so that two runs on one machine do not both need 127.0.0.1:30080.
 fn node_ip() -> Result<Ipv4Addr> {
@@ -149,31 +192,14 @@ impl LocalTier {
 
         let edgio_base = format!("http://{edgio_api}");
         let vultr_base = format!("http://{vultr_api}");
-        let controller_env: BTreeMap<String, String> = [
-            ("KUBECONFIG", kubeconfig.to_string_lossy().into_owned()),
-            ("INGRESS_CLASS", k8s::CLASS.to_owned()),
-            ("CONTROLLER_NAME", k8s::CONTROLLER_NAME.to_owned()),
-            ("WATCH_NAMESPACES", String::new()),
-            ("OWNER_ID", OWNER_ID.to_owned()),
-            ("ORIGIN_HOSTNAME", ORIGIN.to_owned()),
-            ("DNS_ZONE", ZONE.to_owned()),
-            ("NODE_ADDRESS_TYPES", "InternalIP".to_owned()),
-            ("RESYNC_INTERVAL", format!("{}s", RESYNC.as_secs())),
-            ("EDGIO_BASE_URL", format!("{edgio_base}/config-api/v1")),
-            ("EDGIO_SHORTNAME", EDGIO_SHORTNAME.to_owned()),
-            ("EDGIO_USERNAME", EDGIO_USER.to_owned()),
-            ("EDGIO_SHARED_KEY", EDGIO_KEY.to_owned()),
-            ("VULTR_BASE_URL", format!("{vultr_base}/v2")),
-            ("VULTR_API_KEY", VULTR_KEY.to_owned()),
-            ("HTTP_ADDR", "127.0.0.1:0".to_owned()),
-            ("LEADER_ELECT", "false".to_owned()),
-            ("POD_NAMESPACE", "edgio-ingress-system".to_owned()),
-            ("POD_NAME", "edgio-ingress-local".to_owned()),
-            ("LOG_FORMAT", "json".to_owned()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
+        let controller_env = controller_env(ControllerSettings {
+            kubeconfig: &kubeconfig.to_string_lossy(),
+            edgio_base: &edgio_base,
+            vultr_base: &vultr_base,
+            owner_id: OWNER_ID,
+            http_addr: "127.0.0.1:0",
+            pod_name: "edgio-ingress-local",
+        });
 
         let env = Env {
             client,
