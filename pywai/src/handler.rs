@@ -118,7 +118,7 @@ pub async fn handle(
         .then(|| (SystemTime::now(), Instant::now()));
     // The tap recorded this request's head before hyper could parse it, so it is at the front.
     let raw_head = conn.heads.borrow_mut().pop();
-    let (parts, body) = req.into_parts();
+    let (mut parts, body) = req.into_parts();
 
     let resp = if parts.method == Method::CONNECT {
         // A 2xx would mean "tunnel established"; pywai is not a proxy.
@@ -154,7 +154,48 @@ pub async fn handle(
     if let Some(head) = raw_head {
         conn.heads.borrow_mut().recycle(head);
     }
-    Ok(resp)
+    // The response's headers go into the request's map, emptied: it already has room, and hyper
+    // hands the response's map back as the next request's, so keep-alive traffic allocates and
+    // frees no header storage per request.
+    let mut headers = std::mem::take(&mut parts.headers);
+    headers.clear();
+    Ok(resp.into_response(headers))
+}
+
+/// A response before its headers are written into a map.
+struct Answer {
+    status: StatusCode,
+    content_type: HeaderValue,
+    body: Bytes,
+    /// HEAD: the body is not sent, only its length is announced.
+    head: bool,
+    /// The connection cannot carry another request (e.g. an unread body).
+    close: bool,
+}
+
+impl Answer {
+    fn into_response(self, mut headers: HeaderMap) -> Response<Full<Bytes>> {
+        headers.insert(header::CONTENT_TYPE, self.content_type);
+        if self.close {
+            headers.insert(header::CONNECTION, CLOSE);
+        }
+        let body = if self.head {
+            // The length GET would have sent, as RFC 9110 asks for HEAD.
+            headers.insert(header::CONTENT_LENGTH, HeaderValue::from(self.body.len()));
+            Bytes::new()
+        } else {
+            self.body
+        };
+        let mut resp = Response::new(Full::new(body));
+        *resp.status_mut() = self.status;
+        *resp.headers_mut() = headers;
+        resp
+    }
+
+    /// Body bytes sent (0 for HEAD).
+    fn sent_bytes(&self) -> u64 {
+        if self.head { 0 } else { self.body.len() as u64 }
+    }
 }
 
 /// Whether the request announced a body (possibly empty).
@@ -193,15 +234,15 @@ async fn read_body(
         .unwrap_or(Err(BodyError::Timeout))
 }
 
-fn plain(status: StatusCode, text: &str, close: bool) -> Response<Full<Bytes>> {
-    let mut resp = Response::new(Full::new(Bytes::copy_from_slice(text.as_bytes())));
-    *resp.status_mut() = status;
-    resp.headers_mut().insert(header::CONTENT_TYPE, TEXT);
-    if close {
+fn plain(status: StatusCode, text: &str, close: bool) -> Answer {
+    Answer {
+        status,
+        content_type: TEXT,
+        body: Bytes::copy_from_slice(text.as_bytes()),
+        head: false,
         // The body may be unread, so the connection cannot carry another request.
-        resp.headers_mut().insert(header::CONNECTION, CLOSE);
+        close,
     }
-    resp
 }
 
 fn wants_json(parts: &Parts) -> bool {
@@ -246,7 +287,7 @@ fn echo_response(
     raw_head: Option<&RecordedHead>,
     peer: SocketAddr,
     body_bytes: Option<u64>,
-) -> Response<Full<Bytes>> {
+) -> Answer {
     let json = wants_json(parts);
     let version = version_str(parts.version);
 
@@ -295,26 +336,20 @@ fn echo_response(
             echo::render_html(&ex, out);
         }
     });
-    let content_type = if json { JSON } else { HTML };
-
-    let len = body.len();
-    let head = parts.method == Method::HEAD;
-    let mut resp = Response::new(Full::new(if head { Bytes::new() } else { body }));
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, content_type);
-    if head {
-        // The length GET would have sent, as RFC 9110 asks for HEAD.
-        resp.headers_mut()
-            .insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    Answer {
+        status: StatusCode::OK,
+        content_type: if json { JSON } else { HTML },
+        body,
+        head: parts.method == Method::HEAD,
+        close: false,
     }
-    resp
 }
 
 fn write_access_log(
     conn: &Conn,
     parts: &Parts,
     raw_head: Option<&RecordedHead>,
-    resp: &Response<Full<Bytes>>,
+    resp: &Answer,
     wall: SystemTime,
     t0: Instant,
 ) {
@@ -328,8 +363,8 @@ fn write_access_log(
         method: parts.method.as_str(),
         path,
         protocol: version_str(parts.version),
-        status: resp.status().as_u16(),
-        bytes: resp.body().size_hint().exact().unwrap_or(0),
+        status: resp.status.as_u16(),
+        bytes: resp.sent_bytes(),
         duration: t0.elapsed(),
         user_agent: parts.headers.get(header::USER_AGENT).map(|v| v.as_bytes()),
     };
