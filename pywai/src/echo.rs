@@ -203,7 +203,8 @@ fn push_json_escape(out: &mut Vec<u8>, c: char) {
 trait Sink {
     /// Text that may need escaping.
     fn push(&mut self, text: &[u8]);
-    /// Text known to need no escaping (repr punctuation).
+    /// Text known to need no escaping (repr punctuation, or printable ASCII without HTML
+    /// specials).
     fn raw(&mut self, text: &[u8]);
 }
 
@@ -269,8 +270,28 @@ fn headers_repr(headers: Headers<'_>, sep: &[u8], sink: &mut impl Sink) {
     sink.raw(b"]");
 }
 
+/// Bytes that stand for themselves in a Python repr and in HTML text: printable ASCII except
+/// the backslash, quotes (which may need escaping in a repr) and `&`, `<`, `>`.
+static PLAIN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0x20;
+    while b < 0x7f {
+        t[b] = !matches!(b as u8, b'\\' | b'\'' | b'"' | b'&' | b'<' | b'>');
+        b += 1;
+    }
+    t
+};
+
 /// Python's `repr()` of a str: single quotes unless the text has `'` and no `"`.
 fn str_repr(bytes: &[u8], sink: &mut impl Sink) {
+    // Most echoed text (header names, hosts, request lines) needs neither repr nor HTML escaping:
+    // one table scan decides, and the text is copied in one piece.
+    if bytes.iter().all(|&b| PLAIN[usize::from(b)]) {
+        sink.raw(b"'");
+        sink.raw(bytes);
+        sink.raw(b"'");
+        return;
+    }
     // One pass to classify: quotes present, and whether anything needs escaping at all.
     let (mut single, mut double, mut special) = (false, false, false);
     for &b in bytes {
