@@ -88,7 +88,12 @@ pub fn run(cfg: Config) -> Result<(), ServerError> {
         .max_header_size(cfg.max_header_size)
         .max_buf_size(cfg.max_header_size + READ_BUF_EXTRA)
         .keep_alive(true)
-        .half_close(false)
+        // With half-close off, hyper probes the socket for EOF while each request is being
+        // handled, and that probe first reserves read-buffer room while the request still borrows
+        // the buffer: a fresh 8 KiB buffer per request. Allowing half-close skips the probe (and
+        // lets a client that shuts down its sending side still get its answer); a vanished
+        // client is still noticed by the next read or write.
+        .half_close(true)
         .writev(false);
 
     let threads = cfg.threads;
