@@ -56,34 +56,33 @@ pub struct Exchange<'a> {
 const PPRINT_WIDTH: usize = 80;
 
 pub fn render_html(ex: &Exchange<'_>, out: &mut Vec<u8>) {
-    let mut count = Count(0);
-    headers_repr(ex.headers, b", ", &mut count);
-    let sep: &[u8] = if count.0 <= PPRINT_WIDTH {
-        b", "
-    } else {
-        b",\n "
-    };
-
-    let mut html = Html(out);
-    html.0.extend_from_slice(b"<pre> ");
-    headers_repr(ex.headers, sep, &mut html);
-    html.0.extend_from_slice(b" </pre><pre> ('");
-    push_client_ip(html.0, ex.client);
-    html.0.extend_from_slice(b"', ");
-    let mut port = itoa::Buffer::new();
-    html.0
-        .extend_from_slice(port.format(ex.client.port()).as_bytes());
-    html.0.extend_from_slice(b") </pre><pre> ");
-    str_repr(ex.request_line, &mut html);
-    html.0.extend_from_slice(b" </pre><pre> ");
-    str_repr(ex.version.as_bytes(), &mut html);
-    html.0.extend_from_slice(b" </pre>");
-    if let Some(n) = ex.body_bytes {
-        html.0.extend_from_slice(b"<pre> body: ");
-        html.0.extend_from_slice(port.format(n).as_bytes());
-        html.0.extend_from_slice(b" bytes </pre>");
+    let mut html = Html::new(out);
+    html.out.extend_from_slice(b"<pre> ");
+    // Rendered on one line, measuring the width as it goes; only a list wider than pprint's
+    // limit is rendered again, one tuple per line.
+    let start = html.out.len();
+    headers_repr(ex.headers, b", ", &mut html);
+    if html.width > PPRINT_WIDTH {
+        html.out.truncate(start);
+        headers_repr(ex.headers, b",\n ", &mut html);
     }
-    html.0.push(b'\n');
+    html.out.extend_from_slice(b" </pre><pre> ('");
+    push_client_ip(html.out, ex.client);
+    html.out.extend_from_slice(b"', ");
+    let mut port = itoa::Buffer::new();
+    html.out
+        .extend_from_slice(port.format(ex.client.port()).as_bytes());
+    html.out.extend_from_slice(b") </pre><pre> ");
+    str_repr(ex.request_line, &mut html);
+    html.out.extend_from_slice(b" </pre><pre> ");
+    str_repr(ex.version.as_bytes(), &mut html);
+    html.out.extend_from_slice(b" </pre>");
+    if let Some(n) = ex.body_bytes {
+        html.out.extend_from_slice(b"<pre> body: ");
+        html.out.extend_from_slice(port.format(n).as_bytes());
+        html.out.extend_from_slice(b" bytes </pre>");
+    }
+    html.out.push(b'\n');
 }
 
 pub fn render_json(ex: &Exchange<'_>, out: &mut Vec<u8>) {
@@ -130,13 +129,26 @@ pub fn push_client_ip(out: &mut Vec<u8>, addr: SocketAddr) {
     match ip {
         // Hand-formatted: this runs for every request and `fmt` is comparatively slow.
         IpAddr::V4(v4) => {
-            let mut num = itoa::Buffer::new();
+            // Digits straight into a stack buffer, then one copy.
+            let mut buf = [0u8; 15];
+            let mut n = 0;
             for (i, octet) in v4.octets().into_iter().enumerate() {
                 if i > 0 {
-                    out.push(b'.');
+                    buf[n] = b'.';
+                    n += 1;
                 }
-                out.extend_from_slice(num.format(octet).as_bytes());
+                if octet >= 100 {
+                    buf[n] = b'0' + octet / 100;
+                    n += 1;
+                }
+                if octet >= 10 {
+                    buf[n] = b'0' + octet / 10 % 10;
+                    n += 1;
+                }
+                buf[n] = b'0' + octet % 10;
+                n += 1;
             }
+            out.extend_from_slice(&buf[..n]);
         }
         // Writing into a Vec cannot fail.
         IpAddr::V6(v6) => {
@@ -199,7 +211,7 @@ fn push_json_escape(out: &mut Vec<u8>, c: char) {
     }
 }
 
-/// Where repr output goes: counted (for the pprint width decision) or HTML-escaped.
+/// Where repr output goes.
 trait Sink {
     /// Text that may need escaping.
     fn push(&mut self, text: &[u8]);
@@ -208,28 +220,28 @@ trait Sink {
     fn raw(&mut self, text: &[u8]);
 }
 
-struct Count(usize);
+/// HTML-escaped output that also measures the unescaped text's width in characters, as pprint
+/// does.
+struct Html<'a> {
+    out: &'a mut Vec<u8>,
+    width: usize,
+}
 
-impl Sink for Count {
-    fn push(&mut self, text: &[u8]) {
-        // Width in characters, as pprint measures it.
-        self.0 += text.iter().filter(|&&b| b & 0xc0 != 0x80).count();
-    }
-
-    fn raw(&mut self, text: &[u8]) {
-        self.0 += text.len();
+impl<'a> Html<'a> {
+    fn new(out: &'a mut Vec<u8>) -> Self {
+        Self { out, width: 0 }
     }
 }
 
-struct Html<'a>(&'a mut Vec<u8>);
-
 impl Sink for Html<'_> {
     fn push(&mut self, text: &[u8]) {
-        push_html_escaped(self.0, text);
+        self.width += text.iter().filter(|&&b| b & 0xc0 != 0x80).count();
+        push_html_escaped(self.out, text);
     }
 
     fn raw(&mut self, text: &[u8]) {
-        self.0.extend_from_slice(text);
+        self.width += text.len();
+        self.out.extend_from_slice(text);
     }
 }
 
@@ -372,7 +384,7 @@ mod tests {
     #[test]
     fn both_quote_kinds_use_single_quotes_with_escapes() {
         let mut out = Vec::new();
-        str_repr(b"a'b\"c", &mut Html(&mut out));
+        str_repr(b"a'b\"c", &mut Html::new(&mut out));
         assert_eq!(String::from_utf8(out).unwrap(), "'a\\'b\"c'");
     }
 
@@ -393,6 +405,19 @@ mod tests {
         assert!(html(&ex).contains("('10.1.2.3', 80)"));
     }
 
+    #[test]
+    fn ipv4_clients_render_every_octet_width() {
+        for (addr, want) in [
+            ("0.9.10.99:1", "0.9.10.99"),
+            ("100.109.250.255:1", "100.109.250.255"),
+            ("[::ffff:1.20.200.0]:1", "1.20.200.0"),
+        ] {
+            let mut out = Vec::new();
+            push_client_ip(&mut out, addr.parse().unwrap());
+            assert_eq!(String::from_utf8(out).unwrap(), want);
+        }
+    }
+
     fn html(ex: &Exchange<'_>) -> String {
         let mut out = Vec::new();
         render_html(ex, &mut out);
@@ -407,6 +432,24 @@ mod tests {
             "<pre> [('Host', 'localhost:8000'), ('Accept', '*/*')] </pre>\
 <pre> ('127.0.0.1', 54321) </pre><pre> 'GET /x?y=1 HTTP/1.1' </pre><pre> 'HTTP/1.1' </pre>\n"
         );
+    }
+
+    #[test]
+    fn line_width_counts_characters_before_escaping() {
+        // 80 columns as pprint counts them (`<` is one character), longer once escaped.
+        let value = "<".repeat(80 - "[('X', '')]".len());
+        let h = &head(&[hdr("X", value.as_bytes())]);
+        let out = html(&exchange(h, None));
+        let escaped = "&lt;".repeat(value.len());
+        assert!(
+            out.starts_with(&format!("<pre> [('X', '{escaped}')] </pre>")),
+            "{out}"
+        );
+        // Wider than 80 columns: one tuple per line.
+        let value = format!("{value}é");
+        let h = &head(&[hdr("X", value.as_bytes()), hdr("Y", b"1")]);
+        let out = html(&exchange(h, None));
+        assert!(out.contains("'),\n ('Y', '1')]"), "{out}");
     }
 
     #[test]
@@ -442,7 +485,7 @@ mod tests {
     #[test]
     fn repr_escapes_control_bytes_backslashes_and_latin1() {
         let mut out = Vec::new();
-        str_repr(b"a\\b\tc\x01\xe9", &mut Html(&mut out));
+        str_repr(b"a\\b\tc\x01\xe9", &mut Html::new(&mut out));
         assert_eq!(String::from_utf8(out).unwrap(), "'a\\\\b\\tc\\x01é'");
     }
 
