@@ -119,6 +119,11 @@ pub async fn handle(
     // The tap recorded this request's head before hyper could parse it, so it is at the front.
     let raw_head = conn.heads.borrow_mut().pop();
     let (mut parts, body) = req.into_parts();
+    // Use the raw head only if it is certainly this request's (same method, same header count).
+    let raw = raw_head.as_ref().filter(|h| {
+        h.slice(h.method) == parts.method.as_str().as_bytes()
+            && h.fields.len() == parts.headers.len()
+    });
 
     let resp = if parts.method == Method::CONNECT {
         // A 2xx would mean "tunnel established"; pywai is not a proxy.
@@ -129,7 +134,9 @@ pub async fn handle(
         )
     } else {
         let counted = if body.is_end_stream() {
-            Ok(declares_body(&parts.headers).then_some(0))
+            // The tap already looked for these headers; the map lookups are the fallback.
+            let declared = raw.map_or_else(|| declares_body(&parts.headers), |h| h.declares_body);
+            Ok(declared.then_some(0))
         } else {
             // Boxed: only requests with a body pay for the body-reading state, and the handler
             // future hyper moves around per request stays small.
@@ -138,18 +145,12 @@ pub async fn handle(
         match counted {
             Err(e) => plain(e.status(), &format!("{e}\n"), true),
             Ok(_) if parts.uri.path() == "/healthz" => plain(StatusCode::OK, "ok\n", false),
-            Ok(body_bytes) => echo_response(
-                &conn.worker,
-                &parts,
-                raw_head.as_ref(),
-                conn.peer,
-                body_bytes,
-            ),
+            Ok(body_bytes) => echo_response(&conn.worker, &parts, raw, conn.peer, body_bytes),
         }
     };
 
     if let Some((wall, t0)) = started {
-        write_access_log(&conn, &parts, raw_head.as_ref(), &resp, wall, t0);
+        write_access_log(&conn, &parts, raw, &resp, wall, t0);
     }
     if let Some(head) = raw_head {
         conn.heads.borrow_mut().recycle(head);
@@ -245,7 +246,7 @@ fn plain(status: StatusCode, text: &str, close: bool) -> Answer {
     }
 }
 
-fn wants_json(parts: &Parts) -> bool {
+fn wants_json(parts: &Parts, raw: Option<&RecordedHead>) -> bool {
     if let Some(q) = parts.uri.query() {
         for pair in q.split('&') {
             match pair {
@@ -255,14 +256,17 @@ fn wants_json(parts: &Parts) -> bool {
             }
         }
     }
-    parts
-        .headers
-        .get(header::ACCEPT)
-        .map(|v| v.as_bytes())
-        .is_some_and(|accept| {
-            contains_ignore_case(accept, b"application/json")
-                && !contains_ignore_case(accept, b"text/html")
-        })
+    let accept = match raw {
+        Some(h) => h
+            .accept
+            .and_then(|i| h.fields.get(i as usize))
+            .map(|&[_, _, start, end]| h.slice([start, end])),
+        None => parts.headers.get(header::ACCEPT).map(|v| v.as_bytes()),
+    };
+    accept.is_some_and(|accept| {
+        contains_ignore_case(accept, b"application/json")
+            && !contains_ignore_case(accept, b"text/html")
+    })
 }
 
 fn contains_ignore_case(hay: &[u8], needle: &[u8]) -> bool {
@@ -284,18 +288,13 @@ fn version_str(v: Version) -> &'static str {
 fn echo_response(
     worker: &Worker,
     parts: &Parts,
-    raw_head: Option<&RecordedHead>,
+    // Already checked to be this request's head.
+    raw: Option<&RecordedHead>,
     peer: SocketAddr,
     body_bytes: Option<u64>,
 ) -> Answer {
-    let json = wants_json(parts);
+    let json = wants_json(parts, raw);
     let version = version_str(parts.version);
-
-    // Use the raw head only if it is certainly this request's (same method, same header count).
-    let raw = raw_head.filter(|h| {
-        h.slice(h.method) == parts.method.as_str().as_bytes()
-            && h.fields.len() == parts.headers.len()
-    });
 
     let fallback_line;
     let ex = match raw {
@@ -392,18 +391,22 @@ mod tests {
         b.body(()).unwrap().into_parts().0
     }
 
+    fn wants_json_map(parts: &Parts) -> bool {
+        wants_json(parts, None)
+    }
+
     #[test]
     fn json_is_chosen_by_query_or_accept_but_not_for_browsers() {
-        assert!(wants_json(&parts("/?format=json", None)));
-        assert!(wants_json(&parts("/", Some("application/json"))));
-        assert!(!wants_json(&parts(
+        assert!(wants_json_map(&parts("/?format=json", None)));
+        assert!(wants_json_map(&parts("/", Some("application/json"))));
+        assert!(!wants_json_map(&parts(
             "/?format=html",
             Some("application/json")
         )));
-        assert!(!wants_json(&parts(
+        assert!(!wants_json_map(&parts(
             "/",
             Some("text/html,application/xhtml+xml,application/json;q=0.9")
         )));
-        assert!(!wants_json(&parts("/", None)));
+        assert!(!wants_json_map(&parts("/", None)));
     }
 }

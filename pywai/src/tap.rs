@@ -107,6 +107,10 @@ pub struct RecordedHead {
     pub target: [u32; 2],
     /// The request line without its line ending.
     pub line: [u32; 2],
+    /// Whether the request announced a body (Content-Length or Transfer-Encoding, even empty).
+    pub declares_body: bool,
+    /// Index in `fields` of the first `Accept` header.
+    pub accept: Option<u32>,
 }
 
 impl RecordedHead {
@@ -346,7 +350,12 @@ impl Recorder {
         let mut req = httparse::Request::new(&mut []);
         match req.parse_with_uninit_headers(&self.head, &mut headers) {
             Ok(httparse::Status::Complete(len)) => {
-                let Some(next) = framing(req.headers) else {
+                let Some(Framing {
+                    next,
+                    declares_body,
+                    accept,
+                }) = framing(req.headers)
+                else {
                     self.lose();
                     return None;
                 };
@@ -381,6 +390,8 @@ impl Recorder {
                     line_end
                 };
                 rec.line = [line_start as u32, line_end as u32];
+                rec.declares_body = declares_body;
+                rec.accept = accept;
                 // Hand the collected buffer over (cut to the head); collect into the spare one.
                 std::mem::swap(&mut rec.raw, &mut self.head);
                 rec.raw.truncate(len);
@@ -479,10 +490,19 @@ fn chunk_size_step(value: u64, digits: u8, in_ext: bool, b: u8) -> State {
 
 /// How the body after this head is framed, following RFC 9112 section 6.3 for requests.
 /// `None` when hyper would reject the request anyway (it answers 400 and closes).
-fn framing(headers: &[httparse::Header<'_>]) -> Option<State> {
+/// What the handler and the tap need to know about a head's headers, from one pass over them.
+struct Framing {
+    /// The state after the head: the next head, or a body to skip.
+    next: State,
+    declares_body: bool,
+    accept: Option<u32>,
+}
+
+fn framing(headers: &[httparse::Header<'_>]) -> Option<Framing> {
     let mut length: Option<u64> = None;
     let mut chunked: Option<bool> = None;
-    for h in headers {
+    let mut accept = None;
+    for (i, h) in headers.iter().enumerate() {
         if h.name.eq_ignore_ascii_case("transfer-encoding") {
             let last = h.value.rsplit(|&b| b == b',').next().unwrap_or(&[]);
             chunked = Some(last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
@@ -493,18 +513,26 @@ fn framing(headers: &[httparse::Header<'_>]) -> Option<State> {
                 return None;
             }
             length = Some(n);
+        } else if accept.is_none() && h.name.eq_ignore_ascii_case("accept") {
+            // At most MAX_HEADERS fields.
+            accept = Some(i as u32);
         }
     }
-    match (chunked, length) {
-        (Some(true), _) => Some(State::ChunkSize {
+    let next = match (chunked, length) {
+        (Some(true), _) => State::ChunkSize {
             value: 0,
             digits: 0,
             in_ext: false,
-        }),
-        (Some(false), _) => None,
-        (None, Some(0) | None) => Some(State::Head),
-        (None, Some(n)) => Some(State::Body(n)),
-    }
+        },
+        (Some(false), _) => return None,
+        (None, Some(0) | None) => State::Head,
+        (None, Some(n)) => State::Body(n),
+    };
+    Some(Framing {
+        next,
+        declares_body: chunked.is_some() || length.is_some(),
+        accept,
+    })
 }
 
 /// A stream whose reads also go through a [`Recorder`].
@@ -619,6 +647,19 @@ GET /d HTTP/1.1\r\nhOsT: x\r\n\r\n";
         assert!(got[2].starts_with("PUT /c "));
         assert_eq!(got[3], "GET /d HTTP/1.1\r\nhOsT: x\r\n\r\n");
         assert!(!r.is_lost());
+    }
+
+    #[test]
+    fn declared_bodies_and_the_first_accept_header_are_recorded() {
+        let (mut r, q) = recorder();
+        r.feed(
+            b"GET / HTTP/1.1\r\nHost: h\r\naCCept: a/b\r\nAccept: c/d\r\n\r\n\
+POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n\
+POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        );
+        let q = q.borrow();
+        let got: Vec<(bool, Option<u32>)> = q.iter().map(|h| (h.declares_body, h.accept)).collect();
+        assert_eq!(got, vec![(false, Some(1)), (true, None), (true, None)]);
     }
 
     #[test]
