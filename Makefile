@@ -13,7 +13,7 @@ DEBUG_BIN := target/$(TRIPLE)/debug
 RELEASE_BIN := target/$(TRIPLE)/release
 
 .PHONY: help build build-release lint unit test e2e-local e2e demo demo-down bench-pywai \
-        images check-static test-containers clean
+        images check-static compat test-containers clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
@@ -31,7 +31,11 @@ lint: ## rustfmt and clippy, warnings are errors
 unit: build ## unit, property, wire-format and conformance tests
 	$(CARGO) test --workspace
 
-test: lint unit check-static e2e-local test-containers ## every test (what CI runs)
+test: lint unit check-static compat e2e-local test-containers ## every test (what CI runs)
+
+compat: build ## other people's clients against our mocks: Limelight's signer, dns-lexicon's Vultr provider
+	python3 e2e/compat/edgio_official_signer.py $(DEBUG_BIN)/edgio-mock
+	python3 e2e/compat/vultr_lexicon.py $(DEBUG_BIN)/vultr-mock
 
 e2e-local: build ## the end-to-end scenarios on the local tier (no Docker, no kind)
 	$(DEBUG_BIN)/e2e local
