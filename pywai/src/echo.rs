@@ -47,7 +47,8 @@ pub struct Exchange<'a> {
     pub request_line: &'a [u8],
     pub version: &'static str,
     pub method: &'a str,
-    pub target: &'a str,
+    /// The request target as sent (only the JSON answer shows it).
+    pub target: &'a [u8],
     /// Length of the request body when the request had one.
     pub body_bytes: Option<u64>,
 }
@@ -109,7 +110,7 @@ pub fn render_json(ex: &Exchange<'_>, out: &mut Vec<u8>) {
     out.extend_from_slice(b",\"method\":");
     push_json_str(out, ex.method.as_bytes());
     out.extend_from_slice(b",\"target\":");
-    push_json_str(out, ex.target.as_bytes());
+    push_json_str(out, ex.target);
     out.extend_from_slice(b",\"body_bytes\":");
     match ex.body_bytes {
         Some(n) => out.extend_from_slice(num.format(n).as_bytes()),
@@ -218,6 +219,8 @@ trait Sink {
     /// Text known to need no escaping (repr punctuation, or printable ASCII without HTML
     /// specials).
     fn raw(&mut self, text: &[u8]);
+    /// `text` between single quotes; like `raw`, the text needs no escaping.
+    fn quoted(&mut self, text: &[u8]);
 }
 
 /// HTML-escaped output that also measures the unescaped text's width in characters, as pprint
@@ -242,6 +245,14 @@ impl Sink for Html<'_> {
     fn raw(&mut self, text: &[u8]) {
         self.width += text.len();
         self.out.extend_from_slice(text);
+    }
+
+    fn quoted(&mut self, text: &[u8]) {
+        self.width += text.len() + 2;
+        self.out.reserve(text.len() + 2);
+        self.out.push(b'\'');
+        self.out.extend_from_slice(text);
+        self.out.push(b'\'');
     }
 }
 
@@ -299,9 +310,7 @@ fn str_repr(bytes: &[u8], sink: &mut impl Sink) {
     // Most echoed text (header names, hosts, request lines) needs neither repr nor HTML escaping:
     // one table scan decides, and the text is copied in one piece.
     if bytes.iter().all(|&b| PLAIN[usize::from(b)]) {
-        sink.raw(b"'");
-        sink.raw(bytes);
-        sink.raw(b"'");
+        sink.quoted(bytes);
         return;
     }
     // One pass to classify: quotes present, and whether anything needs escaping at all.
@@ -372,7 +381,7 @@ mod tests {
             request_line: b"GET /x?y=1 HTTP/1.1",
             version: "HTTP/1.1",
             method: "GET",
-            target: "/x?y=1",
+            target: b"/x?y=1",
             body_bytes: body,
         }
     }

@@ -307,7 +307,7 @@ fn echo_response(
             request_line: h.slice(h.line),
             version,
             method: parts.method.as_str(),
-            target: std::str::from_utf8(h.slice(h.target)).unwrap_or(""),
+            target: h.slice(h.target),
             body_bytes,
         },
         None => {
@@ -322,7 +322,7 @@ fn echo_response(
                 request_line: fallback_line.as_bytes(),
                 version,
                 method: parts.method.as_str(),
-                target,
+                target: target.as_bytes(),
                 body_bytes,
             }
         }
