@@ -1,7 +1,7 @@
 # edgio-ingress: a Kubernetes Ingress controller that publishes through the Edgio Delivery CDN.
 #
 #   make demo     the whole article, narrated (kind when Docker and kind are present, else the local tier)
-#   make test     every test: lint, unit and conformance tests, static checks, local e2e, container tier
+#   make test     every test: lint, unit and conformance tests, static checks, compat, local e2e, container tier
 #
 # Everything is built for $(TRIPLE) with a static C runtime (see .cargo/config.toml).
 
@@ -10,13 +10,12 @@ SHELL := /bin/bash
 CARGO ?= cargo
 TRIPLE := x86_64-unknown-linux-gnu
 DEBUG_BIN := target/$(TRIPLE)/debug
-RELEASE_BIN := target/$(TRIPLE)/release
 
 .PHONY: help build build-release lint unit test e2e-local e2e demo demo-down bench-pywai \
         images check-static compat test-containers clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | column -t -s $$'\t'
 
 build: ## build every binary (debug)
 	$(CARGO) build --workspace --bins
