@@ -3,28 +3,32 @@
 //! through the admin API (429 bursts, 5xx) that the client must absorb or report.
 //! Needs `cargo build -p edgio-mock` first (the Makefile builds every binary before tests).
 
-use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use e2e::mocks::{LoggedRequest, MockAdmin};
+use e2e::procs::{Proc, string_field};
 use edgio_ingress::providers::edgio::{
     EdgioClient, EdgioConfig, Instance, InstanceBody, ProtocolOption, ProtocolSet,
 };
 use edgio_ingress::providers::{CallObserver, CallRecord};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
 const DEMO_KEY: &str = "00112233445566778899aabbccddeeff";
 const OTHER_KEY: &str = "ffeeddccbbaa99887766554433221100";
 const HOST: &str = "demo.s.llnwi.net";
+/// How long a mock may take to print its start-up line.
+const STARTUP: Duration = Duration::from_secs(20);
 
-/// A running edgio-mock, killed on drop.
+/// A running edgio-mock (killed on drop), started through the harness's own process plumbing.
 struct EdgioMock {
-    _child: Child,
+    _proc: Proc,
+    /// Holds the mock's log file until the test ends.
+    _logs: tempfile::TempDir,
     /// `http://127.0.0.1:PORT` (API and admin listener).
     root: String,
-    admin: reqwest::Client,
+    admin: MockAdmin,
 }
 
 impl EdgioMock {
@@ -36,21 +40,24 @@ impl EdgioMock {
         cmd.args(["--listen", "127.0.0.1:0", "--edge-listen", "127.0.0.1:0"])
             .args(["--user", &demo, "--user", &other])
             .args(extra_args)
-            .env_remove("EDGIO_MOCK_USERS")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .kill_on_drop(true);
-        let mut child = cmd.spawn().expect("edgio-mock starts");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let api = read_startup_line(stdout, "api").await;
+            .env_remove("EDGIO_MOCK_USERS");
+        let logs = tempfile::tempdir().expect("temp dir for the mock's log");
+        let mut proc = Proc::spawn("edgio-mock", cmd, logs.path())
+            .await
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        let api = proc
+            .announcement(STARTUP, |v| string_field(v, &["api"]))
+            .await
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        let root = api
+            .trim_end_matches('/')
+            .trim_end_matches("/config-api/v1")
+            .to_owned();
         EdgioMock {
-            _child: child,
-            root: api
-                .trim_end_matches('/')
-                .trim_end_matches("/config-api/v1")
-                .to_owned(),
-            admin: reqwest::Client::new(),
+            _proc: proc,
+            _logs: logs,
+            admin: MockAdmin::new("edgio-mock", &root),
+            root,
         }
     }
 
@@ -67,64 +74,25 @@ impl EdgioMock {
     }
 
     async fn set_faults(&self, faults: Value) {
-        let resp = self
-            .admin
-            .put(format!("{}/__admin/faults", self.root))
-            .json(&faults)
-            .send()
+        self.admin
+            .set_faults(&faults)
             .await
-            .expect("admin reachable");
-        assert!(
-            resp.status().is_success(),
-            "PUT /__admin/faults: {}",
-            resp.status()
-        );
+            .unwrap_or_else(|e| panic!("{e:#}"));
     }
 
-    async fn logged_requests(&self) -> Vec<Value> {
-        let resp = self
-            .admin
-            .get(format!("{}/__admin/requests", self.root))
-            .send()
+    async fn logged_requests(&self) -> Vec<LoggedRequest> {
+        self.admin
+            .requests()
             .await
-            .expect("admin reachable");
-        assert!(resp.status().is_success());
-        resp.json().await.expect("request log is JSON")
+            .unwrap_or_else(|e| panic!("{e:#}"))
     }
 
     async fn clear_requests(&self) {
-        let resp = self
-            .admin
-            .delete(format!("{}/__admin/requests", self.root))
-            .send()
+        self.admin
+            .clear_requests()
             .await
-            .expect("admin reachable");
-        assert!(resp.status().is_success());
+            .unwrap_or_else(|e| panic!("{e:#}"));
     }
-}
-
-/// Waits (bounded) for the JSON start-up line carrying `key`, then keeps draining stdout so
-/// access logs never block the mock on a full pipe.
-async fn read_startup_line(stdout: tokio::process::ChildStdout, key: &str) -> String {
-    let mut lines = BufReader::new(stdout).lines();
-    let found = tokio::time::timeout(Duration::from_secs(20), async {
-        while let Ok(Some(line)) = lines.next_line().await {
-            if let Ok(v) = serde_json::from_str::<Value>(&line)
-                && let Some(addr) = v.get(key).and_then(Value::as_str)
-            {
-                return Some(addr.to_owned());
-            }
-        }
-        None
-    })
-    .await;
-    let addr = match found {
-        Ok(Some(addr)) => addr,
-        Ok(None) => panic!("mock exited before printing its {key:?} address"),
-        Err(_) => panic!("mock did not print its {key:?} address within 20 s"),
-    };
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    addr
 }
 
 #[derive(Default)]
@@ -370,7 +338,7 @@ async fn burst_of_429s_is_absorbed_and_each_attempt_is_observed() {
     assert_eq!(got.uuid.as_deref(), Some(uuid.as_str()));
 
     let log = mock.logged_requests().await;
-    let statuses: Vec<u64> = log.iter().filter_map(|r| r["status"].as_u64()).collect();
+    let statuses: Vec<u16> = log.iter().filter_map(|r| r.status).collect();
     assert_eq!(statuses, [429, 429, 200], "mock saw: {log:?}");
     let observed: Vec<(u32, Option<u16>)> = rec
         .0
@@ -429,11 +397,11 @@ async fn burst_429_flag_at_start_up_is_absorbed_by_the_client() {
         waited >= Duration::from_millis(1900),
         "Retry-After not honoured: {waited:?}"
     );
-    let statuses: Vec<u64> = mock
+    let statuses: Vec<u16> = mock
         .logged_requests()
         .await
         .iter()
-        .filter_map(|r| r["status"].as_u64())
+        .filter_map(|r| r.status)
         .collect();
     assert_eq!(statuses, [429, 429, 200]);
 }

@@ -5,24 +5,28 @@
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
-use std::process::Stdio;
 use std::time::Duration;
 
+use e2e::mocks::{LoggedRequest, MockAdmin};
+use e2e::procs::{Proc, string_field};
 use edgio_ingress::providers::vultr::{NewRecord, RecordPatch, VultrClient, VultrConfig};
 use futures::StreamExt;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 
 const KEY: &str = "demo-vultr-key";
 const ZONE: &str = "example.com";
+/// How long a mock may take to print its start-up line.
+const STARTUP: Duration = Duration::from_secs(20);
 
-/// A running vultr-mock, killed on drop.
+/// A running vultr-mock (killed on drop), started through the harness's own process plumbing.
 struct VultrMock {
-    _child: Child,
+    _proc: Proc,
+    /// Holds the mock's log file until the test ends.
+    _logs: tempfile::TempDir,
     /// `http://127.0.0.1:PORT` (API under `/v2`, admin under `/__admin`).
     root: String,
-    admin: reqwest::Client,
+    admin: MockAdmin,
 }
 
 impl VultrMock {
@@ -39,18 +43,21 @@ impl VultrMock {
         ])
         .args(extra_args)
         .env_remove("VULTR_MOCK_API_KEYS")
-        .env_remove("VULTR_MOCK_DOMAINS")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true);
-        let mut child = cmd.spawn().expect("vultr-mock starts");
-        let stdout = child.stdout.take().expect("piped stdout");
-        let api = read_startup_line(stdout, "api").await;
+        .env_remove("VULTR_MOCK_DOMAINS");
+        let logs = tempfile::tempdir().expect("temp dir for the mock's log");
+        let mut proc = Proc::spawn("vultr-mock", cmd, logs.path())
+            .await
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        let api = proc
+            .announcement(STARTUP, |v| string_field(v, &["api"]))
+            .await
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        let root = api.trim_end_matches('/').trim_end_matches("/v2").to_owned();
         VultrMock {
-            _child: child,
-            root: api.trim_end_matches('/').trim_end_matches("/v2").to_owned(),
-            admin: reqwest::Client::new(),
+            _proc: proc,
+            _logs: logs,
+            admin: MockAdmin::new("vultr-mock", &root),
+            root,
         }
     }
 
@@ -64,74 +71,33 @@ impl VultrMock {
     }
 
     async fn set_faults(&self, faults: Value) {
-        let resp = self
-            .admin
-            .put(format!("{}/__admin/faults", self.root))
-            .json(&faults)
-            .send()
+        self.admin
+            .set_faults(&faults)
             .await
-            .expect("admin reachable");
-        assert!(
-            resp.status().is_success(),
-            "PUT /__admin/faults: {}",
-            resp.status()
-        );
+            .unwrap_or_else(|e| panic!("{e:#}"));
     }
 
-    async fn logged_statuses(&self) -> Vec<u64> {
-        let resp = self
-            .admin
-            .get(format!("{}/__admin/requests", self.root))
-            .send()
+    async fn logged_statuses(&self) -> Vec<u16> {
+        self.logged_requests()
             .await
-            .expect("admin reachable");
-        assert!(resp.status().is_success());
-        let log: Vec<Value> = resp.json().await.expect("request log is JSON");
-        log.iter().filter_map(|r| r["status"].as_u64()).collect()
+            .iter()
+            .filter_map(|r| r.status)
+            .collect()
     }
 
-    async fn logged_requests(&self) -> Vec<Value> {
-        let resp = self
-            .admin
-            .get(format!("{}/__admin/requests", self.root))
-            .send()
+    async fn logged_requests(&self) -> Vec<LoggedRequest> {
+        self.admin
+            .requests()
             .await
-            .expect("admin reachable");
-        resp.json().await.expect("request log is JSON")
+            .unwrap_or_else(|e| panic!("{e:#}"))
     }
 
     async fn clear_requests(&self) {
-        let resp = self
-            .admin
-            .delete(format!("{}/__admin/requests", self.root))
-            .send()
+        self.admin
+            .clear_requests()
             .await
-            .expect("admin reachable");
-        assert!(resp.status().is_success());
+            .unwrap_or_else(|e| panic!("{e:#}"));
     }
-}
-
-/// Waits (bounded) for the JSON start-up line carrying `key`, then keeps draining stdout.
-async fn read_startup_line(stdout: tokio::process::ChildStdout, key: &str) -> String {
-    let mut lines = BufReader::new(stdout).lines();
-    let found = tokio::time::timeout(Duration::from_secs(20), async {
-        while let Ok(Some(line)) = lines.next_line().await {
-            if let Ok(v) = serde_json::from_str::<Value>(&line)
-                && let Some(addr) = v.get(key).and_then(Value::as_str)
-            {
-                return Some(addr.to_owned());
-            }
-        }
-        None
-    })
-    .await;
-    let addr = match found {
-        Ok(Some(addr)) => addr,
-        Ok(None) => panic!("mock exited before printing its {key:?} address"),
-        Err(_) => panic!("mock did not print its {key:?} address within 20 s"),
-    };
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    addr
 }
 
 const OWNER_TXT: &str =
@@ -343,7 +309,7 @@ async fn list_records_pages_over_more_than_1000_records() {
     );
     let queries: Vec<&str> = log
         .iter()
-        .map(|r| r["query"].as_str().unwrap_or(""))
+        .map(|r| r.query.as_deref().unwrap_or(""))
         .collect();
     assert!(
         queries.iter().all(|q| q.contains("per_page=500")),
