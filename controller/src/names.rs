@@ -4,9 +4,6 @@
 /// Finalizer we put on every Ingress we publish, so deleting it waits until its CDN rules are gone.
 pub const FINALIZER: &str = "edgio-ingress.dev/cleanup";
 
-/// Prefix of every annotation this controller reads.
-pub const ANNOTATION_PREFIX: &str = "edgio-ingress.dev/";
-
 /// Ingress scope, written by the controller together with the finalizer: the owner id whose
 /// finalizer it is. Several controllers share the finalizer name; each releases only its own.
 pub const ANNOTATION_OWNER: &str = "edgio-ingress.dev/owner";

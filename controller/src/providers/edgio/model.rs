@@ -59,11 +59,6 @@ impl Instance {
             .or_else(|| self.accounts.first().map(|a| a.shortname.as_str()))
     }
 
-    /// The state (`"COMPLETED"`, `"PROCESSING"`), if the server sent one.
-    pub fn state(&self) -> Option<&str> {
-        self.status.as_ref().map(|s| s.state.as_str())
-    }
-
     /// The JSON sent on create and replace: the instance without `revision`, `shortname` and
     /// `status` (the server owns those), unknown fields included.
     pub fn to_write_json(&self) -> Result<Value, serde_json::Error> {
@@ -223,12 +218,6 @@ pub struct InstanceStatus {
     pub state: String,
     #[serde(flatten)]
     pub extra: Extra,
-}
-
-impl InstanceStatus {
-    pub fn is_completed(&self) -> bool {
-        self.state.eq_ignore_ascii_case("COMPLETED")
-    }
 }
 
 /// An account reference.
