@@ -71,6 +71,30 @@ fn ok(kubectl: &Path, srv: &Server, args: &[&str]) -> String {
     o.stdout
 }
 
+/// `kubectl get KIND NAME -n NS -o jsonpath=TEMPLATE`, asserted to succeed.
+fn jsonpath(
+    kubectl: &Path,
+    srv: &Server,
+    kind: &str,
+    name: &str,
+    ns: &str,
+    template: &str,
+) -> String {
+    ok(
+        kubectl,
+        srv,
+        &[
+            "get",
+            kind,
+            name,
+            "-n",
+            ns,
+            "-o",
+            &format!("jsonpath={template}"),
+        ],
+    )
+}
+
 const APP: &str = r#"apiVersion: v1
 kind: Namespace
 metadata:
@@ -186,46 +210,31 @@ fn apply_creates_then_reports_unchanged_then_configured() {
         third.contains("deployment.apps/web configured") && third.contains("service/web unchanged"),
         "{third}"
     );
-    let image = ok(
+    let image = jsonpath(
         &k,
         &srv,
-        &[
-            "get",
-            "deploy",
-            "web",
-            "-n",
-            "kubectl",
-            "-o",
-            "jsonpath={.spec.template.spec.containers[0].image} {.metadata.generation}",
-        ],
+        "deploy",
+        "web",
+        "kubectl",
+        "{.spec.template.spec.containers[0].image} {.metadata.generation}",
     );
     assert_eq!(image, "example/app:1.1 2");
-    let class = ok(
+    let class = jsonpath(
         &k,
         &srv,
-        &[
-            "get",
-            "ing",
-            "web",
-            "-n",
-            "kubectl",
-            "-o",
-            "jsonpath={.spec.ingressClassName}",
-        ],
+        "ing",
+        "web",
+        "kubectl",
+        "{.spec.ingressClassName}",
     );
     assert_eq!(class, "edgio", "default IngressClass admission");
-    let np = ok(
+    let np = jsonpath(
         &k,
         &srv,
-        &[
-            "get",
-            "svc",
-            "web",
-            "-n",
-            "kubectl",
-            "-o",
-            "jsonpath={.spec.ports[0].nodePort}",
-        ],
+        "svc",
+        "web",
+        "kubectl",
+        "{.spec.ports[0].nodePort}",
     );
     assert_eq!(np, "30080");
 }
@@ -247,19 +256,7 @@ fn apply_k_renders_a_kustomization() {
         out.contains("ingress.networking.k8s.io/web created"),
         "{out}"
     );
-    let label = ok(
-        &k,
-        &srv,
-        &[
-            "get",
-            "svc",
-            "web",
-            "-n",
-            "kubectl",
-            "-o",
-            "jsonpath={.metadata.labels.demo}",
-        ],
-    );
+    let label = jsonpath(&k, &srv, "svc", "web", "kubectl", "{.metadata.labels.demo}");
     assert_eq!(label, "kustomized");
 }
 
@@ -292,18 +289,13 @@ fn server_side_apply_creates_and_reapplies() {
     assert_eq!(managers, "kubectl");
     write(srv.dir(), "app.yaml", &APP.replace("/fred", "/barney"));
     ok(&k, &srv, &["apply", "--server-side", "-f", path]);
-    let p = ok(
+    let p = jsonpath(
         &k,
         &srv,
-        &[
-            "get",
-            "ing",
-            "web",
-            "-n",
-            "kubectl",
-            "-o",
-            "jsonpath={.spec.rules[0].http.paths[0].path}",
-        ],
+        "ing",
+        "web",
+        "kubectl",
+        "{.spec.rules[0].http.paths[0].path}",
     );
     assert_eq!(p, "/barney");
     // A client-side apply after the server-side one works too; kubectl warns, as it does
@@ -325,18 +317,13 @@ fn server_side_apply_creates_and_reapplies() {
         "{}",
         out.stderr
     );
-    let p = ok(
+    let p = jsonpath(
         &k,
         &srv,
-        &[
-            "get",
-            "ing",
-            "web",
-            "-n",
-            "kubectl",
-            "-o",
-            "jsonpath={.spec.rules[0].http.paths[0].path}",
-        ],
+        "ing",
+        "web",
+        "kubectl",
+        "{.spec.rules[0].http.paths[0].path}",
     );
     assert_eq!(p, "/wilma");
 }
@@ -407,19 +394,7 @@ fn patch_status_subresource_sets_only_status() {
     let k = require_kubectl!();
     let srv = Server::start(&[]);
     apply_app(&k, &srv);
-    let before = ok(
-        &k,
-        &srv,
-        &[
-            "get",
-            "ing",
-            "web",
-            "-n",
-            "kubectl",
-            "-o",
-            "jsonpath={.metadata.generation}",
-        ],
-    );
+    let before = jsonpath(&k, &srv, "ing", "web", "kubectl", "{.metadata.generation}");
     let out = ok(
         &k,
         &srv,
@@ -439,18 +414,13 @@ fn patch_status_subresource_sets_only_status() {
         out.contains("ingress.networking.k8s.io/web patched"),
         "{out}"
     );
-    let got = ok(
+    let got = jsonpath(
         &k,
         &srv,
-        &[
-            "get",
-            "ing",
-            "web",
-            "-n",
-            "kubectl",
-            "-o",
-            "jsonpath={.status.loadBalancer.ingress[0].hostname} {.spec.rules[0].host} {.metadata.generation}",
-        ],
+        "ing",
+        "web",
+        "kubectl",
+        "{.status.loadBalancer.ingress[0].hostname} {.spec.rules[0].host} {.metadata.generation}",
     );
     assert_eq!(got, format!("demo.s.llnwi.net web.example.com {before}"));
 }
@@ -460,19 +430,7 @@ fn describe_ingress_shows_class_rules_backends_and_events() {
     let k = require_kubectl!();
     let srv = Server::start(&[]);
     apply_app(&k, &srv);
-    let uid = ok(
-        &k,
-        &srv,
-        &[
-            "get",
-            "ing",
-            "web",
-            "-n",
-            "kubectl",
-            "-o",
-            "jsonpath={.metadata.uid}",
-        ],
-    );
+    let uid = jsonpath(&k, &srv, "ing", "web", "kubectl", "{.metadata.uid}");
     let event = format!(
         r#"{{"apiVersion":"events.k8s.io/v1","kind":"Event","metadata":{{"name":"web.sync","namespace":"kubectl"}},
         "eventTime":"2026-01-01T00:00:00.000000Z","type":"Warning","reason":"PortNotFound","action":"Reconcile",
@@ -525,18 +483,13 @@ fn delete_removes_objects_and_waits_for_finalizers() {
         out.contains("ingress.networking.k8s.io \"web\" deleted"),
         "{out}"
     );
-    let ts = ok(
+    let ts = jsonpath(
         &k,
         &srv,
-        &[
-            "get",
-            "ing",
-            "web",
-            "-n",
-            "kubectl",
-            "-o",
-            "jsonpath={.metadata.deletionTimestamp}",
-        ],
+        "ing",
+        "web",
+        "kubectl",
+        "{.metadata.deletionTimestamp}",
     );
     assert!(!ts.is_empty(), "still there, terminating");
     ok(
@@ -654,18 +607,13 @@ fn scale_and_rollout_status_complete_with_simulated_deployments() {
         &["scale", "deploy/web", "-n", "kubectl", "--replicas=3"],
     );
     assert!(out.contains("deployment.apps/web scaled"), "{out}");
-    let got = ok(
+    let got = jsonpath(
         &k,
         &srv,
-        &[
-            "get",
-            "deploy",
-            "web",
-            "-n",
-            "kubectl",
-            "-o",
-            "jsonpath={.spec.replicas} {.status.availableReplicas}",
-        ],
+        "deploy",
+        "web",
+        "kubectl",
+        "{.spec.replicas} {.status.availableReplicas}",
     );
     assert_eq!(got, "3 3");
 }
@@ -701,25 +649,9 @@ fn create_generators_for_simple_kinds_work_through_protobuf() {
         ],
     );
     ok(&k, &srv, &["create", "serviceaccount", "sa", "-n", "gen"]);
-    let got = ok(
-        &k,
-        &srv,
-        &["get", "cm", "cm", "-n", "gen", "-o", "jsonpath={.data.a}"],
-    );
+    let got = jsonpath(&k, &srv, "cm", "cm", "gen", "{.data.a}");
     assert_eq!(got, "b");
-    let got = ok(
-        &k,
-        &srv,
-        &[
-            "get",
-            "secret",
-            "s",
-            "-n",
-            "gen",
-            "-o",
-            "jsonpath={.data.k} {.type}",
-        ],
-    );
+    let got = jsonpath(&k, &srv, "secret", "s", "gen", "{.data.k} {.type}");
     assert_eq!(got, "dg== Opaque");
     let refused = run(
         &k,
@@ -750,16 +682,13 @@ fn secret_string_data_is_stored_as_base64_data() {
         "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\n  namespace: default\ntype: Opaque\nstringData:\n  EDGIO_USERNAME: demo\n",
     );
     ok(&k, &srv, &["apply", "-f", f.to_str().expect("path")]);
-    let got = ok(
+    let got = jsonpath(
         &k,
         &srv,
-        &[
-            "get",
-            "secret",
-            "creds",
-            "-o",
-            "jsonpath={.data.EDGIO_USERNAME}|{.stringData}",
-        ],
+        "secret",
+        "creds",
+        "default",
+        "{.data.EDGIO_USERNAME}|{.stringData}",
     );
     assert_eq!(got, "ZGVtbw==|");
     let again = ok(&k, &srv, &["apply", "-f", f.to_str().expect("path")]);
