@@ -45,9 +45,9 @@ fi
 export E2E_RUN_ID="ct$$"
 cleanup() {
   # The harness removes its containers itself; this catches a harness that was killed.
-  local ids
-  ids="$(docker ps -aq --filter "label=edgio-ingress.e2e.run=$E2E_RUN_ID" 2>/dev/null || true)"
-  [[ -z "$ids" ]] || docker rm -f -v $ids >/dev/null 2>&1 || true
+  local ids=()
+  mapfile -t ids < <(docker ps -aq --filter "label=edgio-ingress.e2e.run=$E2E_RUN_ID" 2>/dev/null || true)
+  [[ ${#ids[@]} -eq 0 ]] || docker rm -f -v "${ids[@]}" >/dev/null 2>&1 || true
   docker network rm "e2e-$E2E_RUN_ID" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT
