@@ -220,7 +220,18 @@ impl Call<'_> {
         }
     }
 
+    /// `Ok` on a 2xx; any other status is a `Status` error with the server's message.
+    fn check(&self, resp: &RawResponse) -> Result<(), EdgioError> {
+        if is_success(resp.status) {
+            Ok(())
+        } else {
+            Err(self.status_error(resp))
+        }
+    }
+
+    /// The body of a 2xx response as `T`; any other status is a `Status` error.
     fn decode<T: DeserializeOwned>(&self, resp: &RawResponse) -> Result<T, EdgioError> {
+        self.check(resp)?;
         serde_json::from_slice(&resp.body).map_err(|e| EdgioError::Decode {
             call: self.op,
             target: self.target.to_owned(),
@@ -396,9 +407,6 @@ impl EdgioClient {
                 Some(body),
             )
             .await?;
-        if !is_success(resp.status) {
-            return Err(call.status_error(&resp));
-        }
         call.decode(&resp)
     }
 
@@ -414,8 +422,7 @@ impl EdgioClient {
             .await?;
         match resp.status {
             404 => Ok(None),
-            s if is_success(s) => call.decode(&resp).map(Some),
-            _ => Err(call.status_error(&resp)),
+            _ => call.decode(&resp).map(Some),
         }
     }
 
@@ -439,9 +446,6 @@ impl EdgioClient {
                 Some(body),
             )
             .await?;
-        if !is_success(resp.status) {
-            return Err(call.status_error(&resp));
-        }
         call.decode(&resp)
     }
 
@@ -465,8 +469,7 @@ impl EdgioClient {
             .await?;
         match resp.status {
             404 => Ok(false),
-            s if is_success(s) => Ok(true),
-            _ => Err(call.status_error(&resp)),
+            _ => call.check(&resp).map(|()| true),
         }
     }
 
@@ -497,9 +500,6 @@ impl EdgioClient {
                 None,
             )
             .await?;
-        if !is_success(resp.status) {
-            return Err(call.status_error(&resp));
-        }
         call.decode(&resp)
     }
 
@@ -576,9 +576,6 @@ impl EdgioClient {
                 None,
             )
             .await?;
-        if !is_success(resp.status) {
-            return Err(call.status_error(&resp));
-        }
         call.decode::<Page<Instance>>(&resp).map(|p| p.results)
     }
 
@@ -601,9 +598,6 @@ impl EdgioClient {
                 Some(body),
             )
             .await?;
-        if !is_success(resp.status) {
-            return Err(call.status_error(&resp));
-        }
         call.decode(&resp)
     }
 
@@ -623,10 +617,7 @@ impl EdgioClient {
                 None,
             )
             .await?;
-        if !is_success(resp.status) {
-            return Err(call.status_error(&resp));
-        }
-        Ok(())
+        call.check(&resp)
     }
 }
 

@@ -212,7 +212,18 @@ impl Call<'_> {
         }
     }
 
+    /// `Ok` on a 2xx; any other status is a `Status` error with the server's message.
+    fn check(&self, resp: &RawResponse) -> Result<(), VultrError> {
+        if is_success(resp.status) {
+            Ok(())
+        } else {
+            Err(self.status_error(resp))
+        }
+    }
+
+    /// The body of a 2xx response as `T`; any other status is a `Status` error.
     fn decode<T: DeserializeOwned>(&self, resp: &RawResponse) -> Result<T, VultrError> {
+        self.check(resp)?;
         serde_json::from_slice(&resp.body).map_err(|e| VultrError::Decode {
             call: self.op,
             target: self.target.to_owned(),
@@ -394,9 +405,6 @@ impl VultrClient {
                     None,
                 )
                 .await?;
-            if !is_success(resp.status) {
-                return Err(call.status_error(&resp));
-            }
             let page: P = call.decode(&resp)?;
             let (batch, meta) = items(page);
             all.extend(batch);
@@ -442,8 +450,7 @@ impl VultrClient {
             .await?;
         match resp.status {
             404 => Ok(None),
-            s if is_success(s) => call.decode::<DomainEnvelope>(&resp).map(|e| Some(e.domain)),
-            _ => Err(call.status_error(&resp)),
+            _ => call.decode::<DomainEnvelope>(&resp).map(|e| Some(e.domain)),
         }
     }
 
@@ -474,9 +481,6 @@ impl VultrClient {
                 Some(bytes),
             )
             .await?;
-        if !is_success(resp.status) {
-            return Err(call.status_error(&resp));
-        }
         call.decode::<DomainEnvelope>(&resp).map(|e| e.domain)
     }
 
@@ -499,8 +503,7 @@ impl VultrClient {
             .await?;
         match resp.status {
             404 => Ok(false),
-            s if is_success(s) => Ok(true),
-            _ => Err(call.status_error(&resp)),
+            _ => call.check(&resp).map(|()| true),
         }
     }
 
@@ -533,10 +536,9 @@ impl VultrClient {
             .await?;
         match resp.status {
             404 => Ok(None),
-            s if is_success(s) => call
+            _ => call
                 .decode::<RecordEnvelope>(&resp)
                 .map(|e| Some(from_wire(e.record))),
-            _ => Err(call.status_error(&resp)),
         }
     }
 
@@ -574,9 +576,6 @@ impl VultrClient {
                 Some(bytes),
             )
             .await?;
-        if !is_success(resp.status) {
-            return Err(call.status_error(&resp));
-        }
         call.decode::<RecordEnvelope>(&resp)
             .map(|e| from_wire(e.record))
     }
@@ -620,10 +619,7 @@ impl VultrClient {
                 Some(bytes),
             )
             .await?;
-        if !is_success(resp.status) {
-            return Err(call.status_error(&resp));
-        }
-        Ok(())
+        call.check(&resp)
     }
 
     /// `DELETE /domains/{zone}/records/{id}`; `Ok(false)` when it was already gone.
@@ -650,8 +646,7 @@ impl VultrClient {
             .await?;
         match resp.status {
             404 => Ok(false),
-            s if is_success(s) => Ok(true),
-            _ => Err(call.status_error(&resp)),
+            _ => call.check(&resp).map(|()| true),
         }
     }
 }
