@@ -156,6 +156,24 @@ fn count(o: &Value, p: &str) -> i64 {
     o.pointer(p).and_then(Value::as_i64).unwrap_or(0)
 }
 
+/// `status.loadBalancer.ingress[*]`, each as its ip or else its hostname (Ingress ADDRESS and
+/// Service EXTERNAL-IP columns alike).
+fn load_balancer_addresses(o: &Value) -> Vec<String> {
+    o.pointer("/status/loadBalancer/ingress")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|i| {
+                    i.get("ip")
+                        .or_else(|| i.get("hostname"))
+                        .and_then(Value::as_str)
+                        .map(String::from)
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn cells(def: &ResourceDef, o: &Value) -> Vec<Value> {
     let name = s(o, "/metadata/name").to_string();
     let created = age(s(o, "/metadata/creationTimestamp"));
@@ -176,20 +194,7 @@ fn cells(def: &ResourceDef, o: &Value) -> Vec<Value> {
                         .to_string()
                 })
                 .collect();
-            let addrs: Vec<String> = o
-                .pointer("/status/loadBalancer/ingress")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|i| {
-                            i.get("ip")
-                                .or_else(|| i.get("hostname"))
-                                .and_then(Value::as_str)
-                                .map(String::from)
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
+            let addrs = load_balancer_addresses(o);
             let tls = o
                 .pointer("/spec/tls")
                 .and_then(Value::as_array)
@@ -223,20 +228,7 @@ fn cells(def: &ResourceDef, o: &Value) -> Vec<Value> {
                 .unwrap_or_default();
             let external = match ty {
                 "LoadBalancer" => {
-                    let ips: Vec<String> = o
-                        .pointer("/status/loadBalancer/ingress")
-                        .and_then(Value::as_array)
-                        .map(|a| {
-                            a.iter()
-                                .filter_map(|i| {
-                                    i.get("ip")
-                                        .or_else(|| i.get("hostname"))
-                                        .and_then(Value::as_str)
-                                        .map(String::from)
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default();
+                    let ips = load_balancer_addresses(o);
                     if ips.is_empty() {
                         "<pending>".to_string()
                     } else {
@@ -493,5 +485,17 @@ mod tests {
         let t = table(def, &[svc], "1", "None");
         assert_eq!(t["rows"][0]["cells"][4], "80:30080/TCP");
         assert!(t["rows"][0].get("object").is_none());
+    }
+
+    #[test]
+    fn load_balancer_service_shows_pending_then_its_addresses() {
+        let def = resources::find("", "v1", "services").expect("services");
+        let pending =
+            json!({"metadata": {"name": "lb"}, "spec": {"type": "LoadBalancer", "ports": []}});
+        let ready = json!({"metadata": {"name": "lb"}, "spec": {"type": "LoadBalancer", "ports": []},
+            "status": {"loadBalancer": {"ingress": [{"ip": "192.0.2.7"}, {"hostname": "lb.example.net"}]}}});
+        let t = table(def, &[pending, ready], "1", "None");
+        assert_eq!(t["rows"][0]["cells"][3], "<pending>");
+        assert_eq!(t["rows"][1]["cells"][3], "192.0.2.7,lb.example.net");
     }
 }
