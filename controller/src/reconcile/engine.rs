@@ -235,18 +235,8 @@ impl Engine {
                     Err(source) => out.fail(ReconcileError::UpdateRule { target, source }),
                 }
             }
-            for have in &plan.deletes {
-                let target = format!("{}{}", have.spec.published_host, have.spec.published_path);
-                out.writes += 1;
-                match self.cdn.delete_rule(&have.uuid).await {
-                    Ok(()) => {
-                        changed.push(format!("deleted {}", have.spec.describe()));
-                        rules.retain(|r| r.uuid != have.uuid);
-                    }
-                    Err(source) if source.not_found => rules.retain(|r| r.uuid != have.uuid),
-                    Err(source) => out.fail(ReconcileError::DeleteRule { target, source }),
-                }
-            }
+            let removed = self.delete_rules(&mut cache, &plan.deletes, &mut out).await;
+            changed.extend(removed.iter().map(|d| format!("deleted {d}")));
             if !changed.is_empty() {
                 out.notes
                     .push(Note::normal(reason::PUBLISHED, changed.join("; ")));
@@ -284,7 +274,10 @@ impl Engine {
             .filter(|r| r.spec.marker().as_ref() == Some(&marker))
             .cloned()
             .collect();
-        let removed = self.delete_rules(&mut cache, &doomed, &mut out).await;
+        let removed = {
+            let _t = self.metrics.stage("apply_cdn");
+            self.delete_rules(&mut cache, &doomed, &mut out).await
+        };
         if !removed.is_empty() {
             out.notes.push(Note::normal(
                 reason::UNPUBLISHED,
@@ -325,7 +318,10 @@ impl Engine {
             &self.settings.rules.owner_id,
             &keep,
         );
-        let removed = self.delete_rules(&mut cache, &doomed, &mut out).await;
+        let removed = {
+            let _t = self.metrics.stage("apply_cdn");
+            self.delete_rules(&mut cache, &doomed, &mut out).await
+        };
         if !removed.is_empty() {
             out.notes.push(Note::normal(
                 reason::UNPUBLISHED,
@@ -337,13 +333,14 @@ impl Engine {
         out
     }
 
+    /// Deletes `doomed` (a rule already gone counts as deleted) and drops them from the cache;
+    /// returns the descriptions of those deleted. Callers time it as part of `apply_cdn`.
     async fn delete_rules(
         &self,
         cache: &mut Cache,
         doomed: &[RemoteRule],
         out: &mut Outcome,
     ) -> Vec<String> {
-        let _t = self.metrics.stage("apply_cdn");
         let rules = cache.rules.get_or_insert_with(Vec::new);
         let mut removed = Vec::new();
         for have in doomed {
