@@ -165,31 +165,21 @@ async fn list_filters_by_label_and_field_selectors_and_pages_with_continue() {
     let names = |l: kube::core::ObjectList<ConfigMap>| {
         l.items.iter().map(|c| c.name_any()).collect::<Vec<_>>()
     };
-    let l = api
-        .list(&ListParams::default().labels("app=pywai"))
-        .await
-        .expect("eq");
-    assert_eq!(names(l), ["one", "two"]);
-    let l = api
-        .list(&ListParams::default().labels("app in (pywai,other),tier!=edge"))
-        .await
-        .expect("set");
-    assert_eq!(names(l), ["two"]);
-    let l = api
-        .list(&ListParams::default().labels("!tier"))
-        .await
-        .expect("not exists");
-    assert_eq!(names(l), ["four", "two"]);
-    let l = api
-        .list(&ListParams::default().fields("metadata.name=three"))
-        .await
-        .expect("field");
-    assert_eq!(names(l), ["three"]);
-    let l = api
-        .list(&ListParams::default().labels("nothing=here"))
-        .await
-        .expect("empty");
-    assert!(l.items.is_empty());
+    let lp = ListParams::default;
+    for (params, want) in [
+        (lp().labels("app=pywai"), &["one", "two"][..]),
+        (lp().labels("app in (pywai,other),tier!=edge"), &["two"]),
+        (lp().labels("!tier"), &["four", "two"]),
+        (lp().fields("metadata.name=three"), &["three"]),
+        (lp().labels("nothing=here"), &[]),
+    ] {
+        let what = format!(
+            "labels {:?} fields {:?}",
+            params.label_selector, params.field_selector
+        );
+        let l = api.list(&params).await.expect(&what);
+        assert_eq!(names(l), want, "{what}");
+    }
     let err = api
         .list(&ListParams::default().fields("spec.x=y"))
         .await
