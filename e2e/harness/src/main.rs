@@ -217,13 +217,8 @@ async fn local(opts: RunOpts) -> Result<u8> {
     let manifests = workspace_path(&opts.manifests);
     let dir = run_dir("local-")?;
     say("e2e local: the real binaries as processes on loopback");
-    let mut tier = match LocalTier::start(dir.path()).await {
-        Ok(t) => t,
-        Err(e) => {
-            let kept = dir.keep();
-            bail!("{e:#}\n(logs kept in {})", kept.display());
-        }
-    };
+    let started = LocalTier::start(dir.path()).await;
+    let (mut tier, dir) = kept_on_failure(dir, started)?;
     let env = tier.env.clone();
     let (passed, failed) = {
         let mut suite = Suite::new(&env, &mut tier, &manifests);
@@ -239,6 +234,18 @@ async fn local(opts: RunOpts) -> Result<u8> {
     finish(dir, passed, failed, opts.keep)
 }
 
+/// `result` with the run directory, or its error with the directory kept (not deleted) and named,
+/// so the processes' logs survive a failure.
+fn kept_on_failure<T>(dir: tempfile::TempDir, result: Result<T>) -> Result<(T, tempfile::TempDir)> {
+    match result {
+        Ok(t) => Ok((t, dir)),
+        Err(e) => {
+            let kept = dir.keep();
+            bail!("{e:#}\n(logs kept in {})", kept.display())
+        }
+    }
+}
+
 fn finish(dir: tempfile::TempDir, passed: usize, failed: usize, keep: bool) -> Result<u8> {
     if failed > 0 || keep {
         let kept = dir.keep();
@@ -252,20 +259,15 @@ async fn demo_cmd(manifests: PathBuf) -> Result<u8> {
     let manifests = workspace_path(&manifests);
     let dir = run_dir("demo-")?;
     say("e2e demo: the article's flow on the local tier (no Docker, no kind)");
-    let mut tier = LocalTier::start(dir.path()).await?;
+    // A tier that fails to start keeps its logs, as it does for `e2e local`.
+    let started = LocalTier::start(dir.path()).await;
+    let (mut tier, dir) = kept_on_failure(dir, started)?;
     let env = tier.env.clone();
     let result = demo::walkthrough(&env, &mut tier, &manifests).await;
     tier.shutdown().await;
-    match result {
-        Ok(()) => {
-            say("\ndemo finished; every process stopped.");
-            Ok(0)
-        }
-        Err(e) => {
-            let kept = dir.keep();
-            bail!("{e:#}\n(logs kept in {})", kept.display())
-        }
-    }
+    kept_on_failure(dir, result)?;
+    say("\ndemo finished; every process stopped.");
+    Ok(0)
 }
 
 async fn containers_cmd(opts: RunOpts) -> Result<u8> {
@@ -278,13 +280,8 @@ async fn containers_cmd(opts: RunOpts) -> Result<u8> {
     let manifests = workspace_path(&opts.manifests);
     let dir = run_dir("containers-")?;
     say("e2e containers: our images as containers on a private Docker network");
-    let mut tier = match ContainerTier::start(dir.path()).await {
-        Ok(t) => t,
-        Err(e) => {
-            let kept = dir.keep();
-            bail!("{e:#}\n(logs kept in {})", kept.display());
-        }
-    };
+    let started = ContainerTier::start(dir.path()).await;
+    let (mut tier, dir) = kept_on_failure(dir, started)?;
     let env = tier.env.clone();
     let (passed, failed) = {
         let mut suite = Suite::new(&env, &mut tier, &manifests);
