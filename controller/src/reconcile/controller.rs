@@ -286,7 +286,9 @@ async fn reconcile_inner(ing: &Ingress, ctx: &Context) -> Result<Action, Reconci
             let out = ctx.engine.unpublish(&cluster, &namespace, &name).await;
             ctx.count(&out);
             ctx.report(ing, &out.notes).await;
-            let cdn_failed = out.errors.iter().any(|e| {
+            // Either list failing aborts unpublish before any delete (both providers are
+            // loaded first), so all three mean some of the Ingress's rules may still be live.
+            let rules_may_remain = out.errors.iter().any(|e| {
                 matches!(
                     e,
                     ReconcileError::DeleteRule { .. }
@@ -294,7 +296,7 @@ async fn reconcile_inner(ing: &Ingress, ctx: &Context) -> Result<Action, Reconci
                         | ReconcileError::ListRecords(_)
                 )
             });
-            if cdn_failed {
+            if rules_may_remain {
                 return match out.errors.into_iter().find(|e| e.is_retryable()) {
                     Some(e) => Err(e),
                     None => Ok(Action::await_change()),
