@@ -157,11 +157,7 @@ async fn tampered_body_wrong_key_unknown_user_and_missing_headers_get_401() {
 
     // Nothing was created by any of the rejected calls.
     let r = Client::demo()
-        .send(
-            "GET",
-            &mock.api_url("svcinst/delivery/shortname/demo"),
-            None,
-        )
+        .get(&mock.api_url("svcinst/delivery/shortname/demo"))
         .await;
     assert_eq!(r.json["total"], 0);
     // And the untampered request still works.
@@ -207,18 +203,12 @@ async fn foreign_account_gets_403() {
         .await;
     assert_eq!(r.status, 403, "{}", r.json);
     let r = demo
-        .send(
-            "GET",
-            &mock.api_url("svcinst/delivery/shortname/other"),
-            None,
-        )
+        .get(&mock.api_url("svcinst/delivery/shortname/other"))
         .await;
     assert_eq!(r.status, 403);
     let r = demo
-        .send(
-            "GET",
+        .get(
             &mock.api_url("svcinst/delivery/shortname/other/searchAuto?body.publishedUrlPath=%2Fx"),
-            None,
         )
         .await;
     assert_eq!(r.status, 403);
@@ -232,13 +222,13 @@ async fn foreign_account_gets_403() {
     assert_eq!(created.status, 200);
     let uuid = created.json["uuid"].as_str().unwrap();
     let one = mock.api_url(&format!("svcinst/delivery/{uuid}"));
-    assert_eq!(other.send("GET", &one, None).await.status, 403);
+    assert_eq!(other.get(&one).await.status, 403);
     assert_eq!(other.send("DELETE", &one, None).await.status, 403);
     // Moving demo's instance into a foreign account is refused too.
     let mut moved = created.json.clone();
     moved["accounts"] = json!([{"shortname": "other"}]);
     assert_eq!(demo.put_json(&one, &moved).await.status, 403);
-    assert_eq!(demo.send("GET", &one, None).await.status, 200);
+    assert_eq!(demo.get(&one).await.status, 200);
 }
 
 #[tokio::test]
@@ -275,7 +265,7 @@ async fn lifecycle_revisions_and_client_dialects() {
     assert_eq!(i["body"]["someFutureField"]["kept"], json!([1, 2]));
 
     let one = mock.api_url(&format!("svcinst/delivery/{uuid}"));
-    let got = c.send("GET", &one, None).await;
+    let got = c.get(&one).await;
     assert_eq!(got.json, created.json);
 
     // Python SDK dialect: the whole instance echoed back, serialised with ", " / ": ".
@@ -307,7 +297,7 @@ async fn lifecycle_revisions_and_client_dialects() {
     let r = c.send("DELETE", &one, Some(b"null")).await;
     assert_eq!(r.status, 200);
     assert_eq!(r.json["uuid"], uuid.as_str());
-    assert_eq!(c.send("GET", &one, None).await.status, 404);
+    assert_eq!(c.get(&one).await.status, 404);
     assert_eq!(c.send("DELETE", &one, None).await.status, 404);
     assert_eq!(c.put_json(&one, &go).await.status, 404);
 
@@ -318,7 +308,7 @@ async fn lifecycle_revisions_and_client_dialects() {
         second.json["uuid"].as_str().unwrap()
     ));
     assert_eq!(c.send("DELETE", &two, None).await.status, 200);
-    assert_eq!(c.send("GET", &two, None).await.status, 404);
+    assert_eq!(c.get(&two).await.status, 404);
 }
 
 /// JSON the way Python's `json.dumps` writes it by default.
@@ -440,11 +430,7 @@ async fn invalid_instances_get_400_with_field_errors_and_validate_reports_them()
     assert_eq!(v.json["Success"], true, "{}", v.json);
     // validate never creates anything
     let list = c
-        .send(
-            "GET",
-            &mock.api_url("svcinst/delivery/shortname/demo"),
-            None,
-        )
+        .get(&mock.api_url("svcinst/delivery/shortname/demo"))
         .await;
     assert_eq!(list.json["total"], 0);
 }
@@ -478,9 +464,7 @@ async fn listing_pages_and_search_matches_exact_fields_anded() {
     let list = |q: &str| mock.api_url(&format!("svcinst/delivery/shortname/demo{q}"));
     let mut seen = Vec::new();
     for (page, expect) in [(1, 2), (2, 2), (3, 1), (4, 0)] {
-        let r = c
-            .send("GET", &list(&format!("?size=2&page={page}")), None)
-            .await;
+        let r = c.get(&list(&format!("?size=2&page={page}"))).await;
         assert_eq!(r.status, 200);
         assert_eq!(r.json["total"], 5);
         assert_eq!(r.json["page"], page);
@@ -497,23 +481,19 @@ async fn listing_pages_and_search_matches_exact_fields_anded() {
         seen, uuids,
         "pages cover every instance once, in creation order"
     );
-    let r = c.send("GET", &list(""), None).await;
+    let r = c.get(&list("")).await;
     assert_eq!(r.json["size"], 100);
     assert_eq!(r.json["results"].as_array().unwrap().len(), 5);
-    assert_eq!(c.send("GET", &list("?size=0"), None).await.status, 400);
+    assert_eq!(c.get(&list("?size=0")).await.status, 400);
 
     let search = |q: &str| mock.api_url(&format!("svcinst/delivery/shortname/demo/searchAuto?{q}"));
-    let r = c
-        .send("GET", &search("body.publishedUrlPath=%2Fp3"), None)
-        .await;
+    let r = c.get(&search("body.publishedUrlPath=%2Fp3")).await;
     assert_eq!(r.json["results"].as_array().unwrap().len(), 1);
     assert_eq!(r.json["results"][0]["uuid"], uuids[3].as_str());
     let r = c
-        .send(
-            "GET",
-            &search("body.publishedUrlPath=%2Fp3&body.publishedHostname=even.example.com"),
-            None,
-        )
+        .get(&search(
+            "body.publishedUrlPath=%2Fp3&body.publishedHostname=even.example.com",
+        ))
         .await;
     assert_eq!(
         r.json["results"].as_array().unwrap().len(),
@@ -521,29 +501,17 @@ async fn listing_pages_and_search_matches_exact_fields_anded() {
         "filters are ANDed"
     );
     let r = c
-        .send(
-            "GET",
-            &search("body.publishedHostname=even.example.com"),
-            None,
-        )
+        .get(&search("body.publishedHostname=even.example.com"))
         .await;
     assert_eq!(r.json["total"], 3);
-    let r = c
-        .send("GET", &search("body.protocolSets.sourcePort=8004"), None)
-        .await;
+    let r = c.get(&search("body.protocolSets.sourcePort=8004")).await;
     assert_eq!(r.json["results"][0]["uuid"], uuids[4].as_str());
-    let r = c
-        .send("GET", &search("body.publishedUrlPath=p3"), None)
-        .await;
+    let r = c.get(&search("body.publishedUrlPath=p3")).await;
     assert_eq!(r.json["total"], 0, "exact match only");
     // The other account's listing does not include demo's instances.
     let other = Client::new("other", OTHER_KEY);
     let r = other
-        .send(
-            "GET",
-            &mock.api_url("svcinst/delivery/shortname/other"),
-            None,
-        )
+        .get(&mock.api_url("svcinst/delivery/shortname/other"))
         .await;
     assert_eq!(r.json["total"], 0);
 }
@@ -566,7 +534,7 @@ async fn runtime_faults_inject_errors_bursts_rate_limits_latency_and_processing(
     let list = mock.api_url("svcinst/delivery/shortname/demo");
 
     put_faults(&mock, json!({"error_rate": {"get": 1.0}})).await;
-    let r = c.send("GET", &list, None).await;
+    let r = c.get(&list).await;
     assert_eq!(r.status, 503);
     assert_eq!(r.json["status"], 503);
     let doc = instance_doc("demo", "a.example.com", "/x", "origin.example.com", 80);
@@ -584,16 +552,16 @@ async fn runtime_faults_inject_errors_bursts_rate_limits_latency_and_processing(
         "PUT replaces"
     );
     for _ in 0..2 {
-        let r = c.send("GET", &list, None).await;
+        let r = c.get(&list).await;
         assert_eq!(r.status, 429);
         assert_eq!(r.headers["retry-after"], "3");
     }
-    assert_eq!(c.send("GET", &list, None).await.status, 200);
+    assert_eq!(c.get(&list).await.status, 200);
 
     put_faults(&mock, json!({"rate_limit_per_sec": 2})).await;
     let mut limited = None;
     for _ in 0..10 {
-        let r = c.send("GET", &list, None).await;
+        let r = c.get(&list).await;
         if r.status == 429 {
             limited = Some(r);
             break;
@@ -611,7 +579,7 @@ async fn runtime_faults_inject_errors_bursts_rate_limits_latency_and_processing(
 
     put_faults(&mock, json!({"latency_ms": 300})).await;
     let t = Instant::now();
-    assert_eq!(c.send("GET", &list, None).await.status, 200);
+    assert_eq!(c.get(&list).await.status, 200);
     assert!(t.elapsed() >= Duration::from_millis(300));
 
     put_faults(&mock, json!({"processing_seconds": 0.5})).await;
@@ -626,7 +594,7 @@ async fn runtime_faults_inject_errors_bursts_rate_limits_latency_and_processing(
     wait_for(
         "status.state COMPLETED",
         Duration::from_secs(10),
-        || async { c.send("GET", &one, None).await.json["status"]["state"] == "COMPLETED" },
+        || async { c.get(&one).await.json["status"]["state"] == "COMPLETED" },
     )
     .await;
 
@@ -674,10 +642,10 @@ async fn fault_flags_apply_from_start_up() {
     ]);
     let c = Client::demo();
     let list = mock.api_url("svcinst/delivery/shortname/demo");
-    let r = c.send("GET", &list, None).await;
+    let r = c.get(&list).await;
     assert_eq!(r.status, 429);
     assert_eq!(r.headers["retry-after"], "5");
-    assert_eq!(c.send("GET", &list, None).await.status, 200);
+    assert_eq!(c.get(&list).await.status, 200);
     let r = c
         .send("DELETE", &mock.api_url("svcinst/delivery/x"), None)
         .await;
@@ -688,14 +656,9 @@ async fn fault_flags_apply_from_start_up() {
 async fn request_log_records_api_calls_but_not_admin_calls() {
     let mock = Mock::start(&[]);
     let c = Client::demo();
-    c.send(
-        "GET",
-        &mock.api_url("svcinst/delivery/shortname/demo?size=5"),
-        None,
-    )
-    .await;
-    c.send("GET", &mock.api_url("svcinst/delivery/nope"), None)
+    c.get(&mock.api_url("svcinst/delivery/shortname/demo?size=5"))
         .await;
+    c.get(&mock.api_url("svcinst/delivery/nope")).await;
     let http = reqwest::Client::new();
     http.get(format!("{}/__admin/state", mock.api))
         .send()
@@ -779,11 +742,7 @@ async fn state_file_survives_a_restart_and_a_corrupt_one_stops_start_up() {
 
     let again = Mock::start(&["--state-file", state_arg]);
     let r = c
-        .send(
-            "GET",
-            &again.api_url(&format!("svcinst/delivery/{uuid}")),
-            None,
-        )
+        .get(&again.api_url(&format!("svcinst/delivery/{uuid}")))
         .await;
     assert_eq!(r.status, 200, "{}", r.json);
     assert_eq!(r.json["revision"]["versionNumber"], 2);
@@ -837,11 +796,7 @@ async fn users_from_env_and_config_file_authenticate() {
         ("filed", OTHER_KEY, "f"),
     ] {
         let r = Client::new(user, key)
-            .send(
-                "GET",
-                &mock.api_url(&format!("svcinst/delivery/shortname/{sn}")),
-                None,
-            )
+            .get(&mock.api_url(&format!("svcinst/delivery/shortname/{sn}")))
             .await;
         assert_eq!(r.status, 200, "{user}: {}", r.json);
     }
@@ -923,10 +878,10 @@ async fn hostile_input_gets_errors_and_the_server_keeps_serving() {
 async fn wrong_methods_and_unknown_paths_get_json_405_and_404() {
     let mock = Mock::start(&[]);
     let c = Client::demo();
-    let r = c.send("GET", &mock.api_url("svcinst/delivery"), None).await;
+    let r = c.get(&mock.api_url("svcinst/delivery")).await;
     assert_eq!(r.status, 405);
     assert_eq!(r.headers["allow"], "POST");
-    let r = c.send("GET", &mock.api_url("svcinst/unknown"), None).await;
+    let r = c.get(&mock.api_url("svcinst/unknown")).await;
     assert_eq!(r.status, 404);
     assert_eq!(r.json["status"], 404);
 }

@@ -337,7 +337,7 @@ async fn processing_and_disabled_rules_are_not_served() {
 
     let c = Client::demo();
     let one = mock.api_url(&format!("svcinst/delivery/{uuid}"));
-    let mut inst = c.send("GET", &one, None).await.json;
+    let mut inst = c.get(&one).await.json;
     inst["isEnabled"] = json!(false);
     let r = c.put_json(&one, &inst).await;
     assert_eq!(r.json["isEnabled"], false);
@@ -345,7 +345,7 @@ async fn processing_and_disabled_rules_are_not_served() {
     wait_for(
         "the disabled revision to complete",
         Duration::from_secs(10),
-        || async { c.send("GET", &one, None).await.json["status"]["state"] == "COMPLETED" },
+        || async { c.get(&one).await.json["status"]["state"] == "COMPLETED" },
     )
     .await;
     assert_eq!(edge_get(&mock, HOST, "/fred").await.status, 404);

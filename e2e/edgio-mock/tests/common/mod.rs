@@ -233,6 +233,10 @@ impl Client {
         self.send_at(method, url, body, now_ms()).await
     }
 
+    pub async fn get(&self, url: &str) -> Reply {
+        self.send("GET", url, None).await
+    }
+
     pub async fn post_json(&self, url: &str, v: &Value) -> Reply {
         self.send(
             "POST",
