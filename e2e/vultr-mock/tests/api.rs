@@ -427,29 +427,39 @@ async fn malformed_requests_get_documented_errors() {
             .await
             .assert_error(400, message);
     }
-    mock.get("/v2/nothing-here").await.assert_error(404, "");
-    // Rejections from the HTTP layer itself (here: a path that is not UTF-8) are JSON too.
-    mock.get("/v2/domains/%FF%FE/records")
-        .await
-        .assert_error(400, "");
     mock.call("PUT", RECORDS, Some("{}"))
         .await
         .assert_error(405, "");
-    mock.get("/v2/domains/example.com/records?per_page=0")
-        .await
-        .assert_error(400, "per_page");
-    mock.get("/v2/domains/example.com/records?per_page=501")
-        .await
-        .assert_error(400, "per_page");
-    mock.get("/v2/domains/example.com/records?per_page=lots")
-        .await
-        .assert_error(400, "per_page");
-    mock.get("/v2/domains/example.com/records?cursor=bm9wZQ")
-        .await
-        .assert_error(400, "cursor");
-    mock.get("/v2/domains?cursor=%%%")
-        .await
-        .assert_error(400, "cursor");
+    for (path, status, message) in [
+        ("/v2/nothing-here", 404, ""),
+        // Rejections from the HTTP layer itself (here: a path that is not UTF-8) are JSON too.
+        ("/v2/domains/%FF%FE/records", 400, ""),
+        (
+            "/v2/domains/example.com/records?per_page=0",
+            400,
+            "per_page",
+        ),
+        (
+            "/v2/domains/example.com/records?per_page=501",
+            400,
+            "per_page",
+        ),
+        (
+            "/v2/domains/example.com/records?per_page=lots",
+            400,
+            "per_page",
+        ),
+        (
+            "/v2/domains/example.com/records?cursor=bm9wZQ",
+            400,
+            "cursor",
+        ),
+        ("/v2/domains?cursor=%%%", 400, "cursor"),
+    ] {
+        let reply = mock.get(path).await;
+        assert_eq!(reply.status, status, "GET {path}: {}", reply.body);
+        reply.assert_error(status, message);
+    }
 }
 
 #[tokio::test]
