@@ -408,16 +408,23 @@ struct NodeFingerprints(Mutex<HashMap<String, NodePrint>>);
 type NodePrint = (bool, Vec<(String, Ipv4Addr)>);
 
 impl NodeFingerprints {
-    fn changed(&self, node: &Node, deleted: bool) -> bool {
+    fn changed(&self, node: &Node) -> bool {
         let addresses: Vec<(String, Ipv4Addr)> = node
             .status
             .iter()
             .flat_map(|s| s.addresses.iter().flatten())
             .filter_map(|a| a.address.parse().ok().map(|ip| (a.type_.clone(), ip)))
             .collect();
-        let print = (node_is_usable(node) && !deleted, addresses);
+        let print = (node_is_usable(node), addresses);
         let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
         map.insert(node.name_any(), print.clone()).as_ref() != Some(&print)
+    }
+
+    /// Drops a deleted Node, so the map holds the current Nodes rather than every Node the
+    /// cluster ever had.
+    fn forget(&self, node: &Node) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.remove(&node.name_any());
     }
 }
 
@@ -518,21 +525,18 @@ fn node_events(
 ) -> impl Stream<Item = Result<Node, watcher::Error>> + Send + 'static {
     events.flat_map(move |ev| {
         let fp = fingerprints.clone();
-        let out: Vec<Result<Node, watcher::Error>> = match ev {
-            Err(e) => vec![Err(e)],
-            Ok(watcher::Event::Apply(n)) | Ok(watcher::Event::InitApply(n)) => {
-                if fp.changed(&n, false) {
-                    vec![Ok(n)]
-                } else {
-                    vec![]
+        let out: Vec<Result<Node, watcher::Error>> =
+            match ev {
+                Err(e) => vec![Err(e)],
+                Ok(watcher::Event::Apply(n)) | Ok(watcher::Event::InitApply(n)) => {
+                    if fp.changed(&n) { vec![Ok(n)] } else { vec![] }
                 }
-            }
-            Ok(watcher::Event::Delete(n)) => {
-                fp.changed(&n, true);
-                vec![Ok(n)]
-            }
-            Ok(_) => vec![],
-        };
+                Ok(watcher::Event::Delete(n)) => {
+                    fp.forget(&n);
+                    vec![Ok(n)]
+                }
+                Ok(_) => vec![],
+            };
         futures::stream::iter(out)
     })
 }
@@ -630,16 +634,22 @@ mod tests {
     fn node_heartbeats_do_not_trigger_but_address_and_readiness_changes_do() {
         let fp = NodeFingerprints::default();
         let n = crate::testing::node("n1", &[("InternalIP", "10.0.0.1")]);
-        assert!(fp.changed(&n, false), "first sight");
-        assert!(!fp.changed(&n, false), "same node again (heartbeat)");
-        assert!(fp.changed(&crate::testing::not_ready(n.clone()), false));
-        assert!(fp.changed(
-            &crate::testing::node("n1", &[("InternalIP", "10.0.0.2")]),
-            false
-        ));
-        assert!(fp.changed(
-            &crate::testing::node("n1", &[("InternalIP", "10.0.0.2")]),
-            true
-        ));
+        assert!(fp.changed(&n), "first sight");
+        assert!(!fp.changed(&n), "same node again (heartbeat)");
+        assert!(fp.changed(&crate::testing::not_ready(n.clone())));
+        assert!(fp.changed(&crate::testing::node("n1", &[("InternalIP", "10.0.0.2")])));
+    }
+
+    #[test]
+    fn a_deleted_node_is_forgotten_and_counts_as_new_when_it_returns() {
+        let fp = NodeFingerprints::default();
+        let n = crate::testing::node("n1", &[("InternalIP", "10.0.0.1")]);
+        assert!(fp.changed(&n));
+        fp.forget(&n);
+        assert_eq!(fp.0.lock().map(|m| m.len()).unwrap_or(usize::MAX), 0);
+        assert!(
+            fp.changed(&n),
+            "same print as before the delete, yet first sight again"
+        );
     }
 }
