@@ -60,6 +60,11 @@ fn http(srv: &Server, method: &str, path: &str, headers: &[(&str, &str)], body: 
     }
 }
 
+/// A plain GET: no extra headers, no body.
+fn get(srv: &Server, path: &str) -> Resp {
+    http(srv, "GET", path, &[], "")
+}
+
 const JSON: (&str, &str) = ("Content-Type", "application/json");
 
 fn ingress_body(name: &str) -> String {
@@ -72,7 +77,7 @@ fn ingress_body(name: &str) -> String {
 #[test]
 fn responses_are_compact_json_with_one_newline_and_no_cache_header() {
     let srv = Server::start(&[]);
-    let r = http(&srv, "GET", "/api", &[], "");
+    let r = get(&srv, "/api");
     assert_eq!(r.status, 200);
     assert!(
         r.body.ends_with("}\n") && !r.body.contains("\n{"),
@@ -94,18 +99,15 @@ fn responses_are_compact_json_with_one_newline_and_no_cache_header() {
 #[test]
 fn unknown_paths_answer_like_kube_apiserver() {
     let srv = Server::start(&[]);
-    let r = http(&srv, "GET", "/apis/example.com/v1", &[], "");
+    let r = get(&srv, "/apis/example.com/v1");
     assert_eq!((r.status, r.body.as_str()), (404, "404 page not found\n"));
     assert!(
         r.header("Content-Type")
             .is_some_and(|c| c.starts_with("text/plain"))
     );
-    let r = http(
+    let r = get(
         &srv,
-        "GET",
         "/apis/networking.k8s.io/v1/namespaces/default/widgets",
-        &[],
-        "",
     );
     assert_eq!(r.status, 404);
     assert_eq!(
@@ -113,14 +115,14 @@ fn unknown_paths_answer_like_kube_apiserver() {
         "the server could not find the requested resource"
     );
     assert_eq!(r.json()["details"], json!({}));
-    let r = http(&srv, "GET", "/no/such/path", &[], "");
+    let r = get(&srv, "/no/such/path");
     assert_eq!(r.status, 404);
     assert!(
         r.json()["paths"]
             .as_array()
             .is_some_and(|p| p.contains(&json!("/version")))
     );
-    let r = http(&srv, "GET", "/readyz", &[], "");
+    let r = get(&srv, "/readyz");
     assert_eq!((r.status, r.body.as_str()), (200, "ok"));
     let r = http(
         &srv,
@@ -153,7 +155,7 @@ fn unknown_paths_answer_like_kube_apiserver() {
 fn error_bodies_match_the_recorded_shapes() {
     let srv = Server::start(&[]);
     let base = "/apis/networking.k8s.io/v1/namespaces/default/ingresses";
-    let r = http(&srv, "GET", &format!("{base}/nope"), &[], "");
+    let r = get(&srv, &format!("{base}/nope"));
     assert_eq!(
         r.body,
         "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\",\"message\":\"ingresses.networking.k8s.io \\\"nope\\\" not found\",\"reason\":\"NotFound\",\"details\":{\"name\":\"nope\",\"group\":\"networking.k8s.io\",\"kind\":\"ingresses\"},\"code\":404}\n"
@@ -278,49 +280,25 @@ fn error_bodies_match_the_recorded_shapes() {
 fn list_options_are_validated() {
     let srv = Server::start(&[]);
     let base = "/apis/networking.k8s.io/v1/namespaces/default/ingresses";
-    let r = http(
-        &srv,
-        "GET",
-        &format!("{base}?resourceVersionMatch=Exact"),
-        &[],
-        "",
-    );
+    let r = get(&srv, &format!("{base}?resourceVersionMatch=Exact"));
     assert_eq!(r.status, 422);
     assert_eq!(r.json()["details"]["kind"], "ListOptions");
-    let r = http(
-        &srv,
-        "GET",
-        &format!("{base}?limit=1&continue=garbage"),
-        &[],
-        "",
-    );
+    let r = get(&srv, &format!("{base}?limit=1&continue=garbage"));
     assert_eq!(
         (r.status, r.json()["reason"].as_str()),
         (400, Some("BadRequest"))
     );
-    let r = http(
-        &srv,
-        "GET",
-        &format!("{base}?resourceVersion=99999999"),
-        &[],
-        "",
-    );
+    let r = get(&srv, &format!("{base}?resourceVersion=99999999"));
     assert_eq!(
         (r.status, r.json()["reason"].as_str()),
         (504, Some("Timeout"))
     );
-    let r = http(
-        &srv,
-        "GET",
-        &format!("{base}?labelSelector=app%20in%20pywai"),
-        &[],
-        "",
-    );
+    let r = get(&srv, &format!("{base}?labelSelector=app%20in%20pywai"));
     assert_eq!(
         r.json()["message"],
         "unable to parse requirement: found 'pywai' expected: '('"
     );
-    let r = http(&srv, "GET", base, &[], "");
+    let r = get(&srv, base);
     assert_eq!(r.json()["items"], json!([]));
     assert_eq!(r.json()["kind"], "IngressList");
 }
@@ -335,7 +313,7 @@ fn expired_continue_token_is_410_gone() {
                 .to_string();
         assert_eq!(http(&srv, "POST", base, &[JSON], &body).status, 201);
     }
-    let page = http(&srv, "GET", &format!("{base}?limit=1"), &[], "").json();
+    let page = get(&srv, &format!("{base}?limit=1")).json();
     let token = page["metadata"]["continue"]
         .as_str()
         .expect("token")
@@ -346,13 +324,7 @@ fn expired_continue_token_is_410_gone() {
                 .to_string();
         http(&srv, "POST", base, &[JSON], &body);
     }
-    let r = http(
-        &srv,
-        "GET",
-        &format!("{base}?limit=1&continue={token}"),
-        &[],
-        "",
-    );
+    let r = get(&srv, &format!("{base}?limit=1&continue={token}"));
     assert_eq!(
         (r.status, r.json()["reason"].as_str()),
         (410, Some("Expired"))
@@ -394,12 +366,9 @@ fn watch_stream_is_one_json_event_per_line_and_ends_at_timeout() {
         http(&srv, "DELETE", &format!("{base}/w1"), &[], "").json()["status"],
         "Success"
     );
-    let r = http(
+    let r = get(
         &srv,
-        "GET",
         &format!("{base}?watch=1&resourceVersion=1&timeoutSeconds=1"),
-        &[],
-        "",
     );
     assert_eq!(r.status, 200);
     let kinds: Vec<String> = r
@@ -417,12 +386,9 @@ fn watch_stream_is_one_json_event_per_line_and_ends_at_timeout() {
         ["ADDED", "MODIFIED", "DELETED"],
         "replay from history; nothing for the no-op"
     );
-    let r = http(
+    let r = get(
         &srv,
-        "GET",
         &format!("{base}?watch=1&fieldSelector=spec.rules%3Dx"),
-        &[],
-        "",
     );
     assert_eq!(
         r.status, 400,
@@ -547,31 +513,19 @@ fn hostile_requests_get_errors_and_the_server_keeps_serving() {
         );
         assert!(r.status != 500, "{method} {path} {body}: {}", r.body);
     }
-    let r = http(
-        &srv,
-        "GET",
-        "/api/v1/namespaces/default/configmaps/x",
-        &[],
-        "",
-    );
+    let r = get(&srv, "/api/v1/namespaces/default/configmaps/x");
     assert_eq!(r.status, 200, "still serving");
 }
 
 #[test]
 fn humans_get_indented_json() {
     let srv = Server::start(&[]);
-    let r = http(&srv, "GET", "/version", &[], "");
+    let r = get(&srv, "/version");
     assert!(r.body.starts_with("{\n  \""), "{}", r.body);
-    let r = http(
-        &srv,
-        "GET",
-        "/api/v1/namespaces/default?pretty=true",
-        &[],
-        "",
-    );
+    let r = get(&srv, "/api/v1/namespaces/default?pretty=true");
     assert!(r.body.contains("\n  \"metadata\": {"), "{}", r.body);
     assert_eq!(r.json()["metadata"]["name"], "default");
-    let r = http(&srv, "GET", "/api/v1/namespaces/default", &[], "");
+    let r = get(&srv, "/api/v1/namespaces/default");
     assert!(!r.body.trim_end().contains('\n'), "compact for libraries");
 }
 
@@ -584,7 +538,7 @@ fn later_pages_are_read_at_the_first_page_revision() {
             json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": n}}).to_string();
         assert_eq!(http(&srv, "POST", base, &[JSON], &body).status, 201);
     }
-    let page1 = http(&srv, "GET", &format!("{base}?limit=2"), &[], "").json();
+    let page1 = get(&srv, &format!("{base}?limit=2")).json();
     let token = page1["metadata"]["continue"]
         .as_str()
         .expect("token")
@@ -601,26 +555,16 @@ fn later_pages_are_read_at_the_first_page_revision() {
         "{\"metadata\":{\"labels\":{\"changed\":\"between-pages\"}}}",
     );
     assert_eq!(r.status, 200);
-    let page2 = http(
-        &srv,
-        "GET",
-        &format!("{base}?limit=2&continue={token}"),
-        &[],
-        "",
-    )
-    .json();
+    let page2 = get(&srv, &format!("{base}?limit=2&continue={token}")).json();
     assert_eq!(page2["metadata"]["resourceVersion"], rv.as_str());
     assert_eq!(page2["items"][0]["metadata"]["name"], "c");
     assert!(
         page2["items"][0]["metadata"].get("labels").is_none(),
         "c as it was at the snapshot"
     );
-    let exact = http(
+    let exact = get(
         &srv,
-        "GET",
         &format!("{base}?resourceVersion={rv}&resourceVersionMatch=Exact"),
-        &[],
-        "",
     )
     .json();
     assert_eq!(exact["items"].as_array().map(Vec::len), Some(3));
