@@ -322,7 +322,7 @@ impl EdgioClient {
 
     /// Sends one signed request. `path` is relative to the base and already percent-encoded;
     /// `query` is the raw query string (no `?`). The body is serialised once by the caller and
-    /// these exact bytes are signed and sent.
+    /// these exact bytes are signed and sent; without one, the empty body is signed.
     async fn execute(
         &self,
         call: &Call<'_>,
@@ -347,8 +347,6 @@ impl EdgioClient {
                 "URL {full} would be sent as {url}, which breaks the signature"
             ))));
         }
-        let body_bytes = body.unwrap_or_default();
-        let has_body = method != Method::GET && method != Method::DELETE;
         let build = || -> Result<reqwest::Request, String> {
             let ts = now_ms();
             let token = signing::sign(
@@ -357,7 +355,7 @@ impl EdgioClient {
                 &url_without_query,
                 query,
                 ts,
-                if has_body { &body_bytes } else { b"" },
+                body.as_deref().unwrap_or_default(),
             );
             let mut req = reqwest::Request::new(method.clone(), url.clone());
             let headers = req.headers_mut();
@@ -368,9 +366,9 @@ impl EdgioClient {
             token.set_sensitive(true);
             headers.insert(signing::TOKEN_HEADER, token);
             headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
-            if has_body {
+            if let Some(bytes) = &body {
                 headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-                *req.body_mut() = Some(reqwest::Body::from(body_bytes.clone()));
+                *req.body_mut() = Some(reqwest::Body::from(bytes.clone()));
             }
             Ok(req)
         };
