@@ -310,6 +310,19 @@ fn entries_of(obj: Option<&Value>) -> Vec<Value> {
         .unwrap_or_default()
 }
 
+/// Narrows entry `e` to the paths `keep` accepts; false when none remain, telling the
+/// `retain_mut` caller to drop an entry that no longer owns anything.
+fn keep_paths(e: &mut Value, keep: impl Fn(&Path) -> bool) -> bool {
+    let set: FieldSet = entry_set(e).into_iter().filter(|p| keep(p)).collect();
+    if set.is_empty() {
+        return false;
+    }
+    if let Some(m) = e.as_object_mut() {
+        m.insert("fieldsV1".into(), to_fields_v1(&set));
+    }
+    true
+}
+
 fn entry_set(e: &Value) -> FieldSet {
     e.get("fieldsV1").map(from_fields_v1).unwrap_or_default()
 }
@@ -372,17 +385,7 @@ pub fn record_update(
             mine = Some(entry_set(e));
             return false;
         }
-        let set: FieldSet = entry_set(e)
-            .into_iter()
-            .filter(|p| !changed.contains(p) && !removed.contains(p))
-            .collect();
-        if set.is_empty() {
-            return false;
-        }
-        if let Some(m) = e.as_object_mut() {
-            m.insert("fieldsV1".into(), to_fields_v1(&set));
-        }
-        true
+        keep_paths(e, |p| !changed.contains(p) && !removed.contains(p))
     });
     let had = mine.is_some();
     let mut set: FieldSet = mine
@@ -459,17 +462,7 @@ pub fn apply(
         if conflicted.is_empty() {
             return true;
         }
-        let set: FieldSet = entry_set(e)
-            .into_iter()
-            .filter(|p| !conflicted.contains(p))
-            .collect();
-        if set.is_empty() {
-            return false;
-        }
-        if let Some(m) = e.as_object_mut() {
-            m.insert("fieldsV1".into(), to_fields_v1(&set));
-        }
-        true
+        keep_paths(e, |p| !conflicted.contains(p))
     });
     let others: FieldSet = entries.iter().flat_map(entry_set).collect();
     let mut merged = current.cloned().unwrap_or_else(|| json!({"metadata": {}}));
