@@ -253,8 +253,9 @@ fn is_success(status: u16) -> bool {
 }
 
 /// Turns a name given as an FQDN in `zone` (or `@`) into Vultr's relative form; relative names
-/// pass unchanged.
-pub fn relative_name(zone: &str, name: &str) -> String {
+/// pass unchanged and case is kept. Not `plan::relative_name`, which lowercases and refuses names
+/// outside the zone: this one only normalises what callers hand to the API.
+fn wire_name(zone: &str, name: &str) -> String {
     let name = name.trim_end_matches('.');
     let zone = zone.trim_end_matches('.');
     if name == "@" || name.eq_ignore_ascii_case(zone) {
@@ -551,7 +552,7 @@ impl VultrClient {
     ) -> Result<Record, VultrError> {
         let path = format!("domains/{}/records", encode_component(zone));
         let mut wire = record.clone();
-        wire.name = relative_name(zone, &record.name);
+        wire.name = wire_name(zone, &record.name);
         if is_txt(&wire.record_type) {
             wire.data = quote_txt(&wire.data);
         }
@@ -601,7 +602,7 @@ impl VultrClient {
         };
         let mut wire = patch.clone();
         if let Some(name) = &mut wire.name {
-            *name = relative_name(zone, name);
+            *name = wire_name(zone, name);
         }
         if let (Some(data), Some(t)) = (&mut wire.data, &patch.record_type)
             && is_txt(t)
@@ -661,20 +662,14 @@ mod tests {
 
     #[test]
     fn fqdn_names_become_relative_and_relative_names_pass() {
-        assert_eq!(relative_name("example.com", "origin.example.com"), "origin");
-        assert_eq!(
-            relative_name("example.com", "origin.example.com."),
-            "origin"
-        );
-        assert_eq!(relative_name("example.com", "example.com"), "");
-        assert_eq!(relative_name("example.com", "@"), "");
-        assert_eq!(relative_name("example.com", ""), "");
-        assert_eq!(relative_name("example.com", "origin"), "origin");
-        assert_eq!(relative_name("example.com", "a.b.EXAMPLE.com"), "a.b");
-        assert_eq!(
-            relative_name("example.com", "notexample.com"),
-            "notexample.com"
-        );
+        assert_eq!(wire_name("example.com", "origin.example.com"), "origin");
+        assert_eq!(wire_name("example.com", "origin.example.com."), "origin");
+        assert_eq!(wire_name("example.com", "example.com"), "");
+        assert_eq!(wire_name("example.com", "@"), "");
+        assert_eq!(wire_name("example.com", ""), "");
+        assert_eq!(wire_name("example.com", "origin"), "origin");
+        assert_eq!(wire_name("example.com", "a.b.EXAMPLE.com"), "a.b");
+        assert_eq!(wire_name("example.com", "notexample.com"), "notexample.com");
     }
 
     #[test]
@@ -717,11 +712,11 @@ mod tests {
                 name in "([a-z0-9_*-]{1,10})(\\.[a-z0-9-]{1,10}){0,2}",
                 zone in "[a-z0-9-]{1,10}\\.[a-z]{2,6}",
             ) {
-                prop_assert_eq!(relative_name(&zone, &format!("{name}.{zone}")), name.clone());
-                prop_assert_eq!(relative_name(&zone, &format!("{name}.{zone}.")), name.clone());
+                prop_assert_eq!(wire_name(&zone, &format!("{name}.{zone}")), name.clone());
+                prop_assert_eq!(wire_name(&zone, &format!("{name}.{zone}.")), name.clone());
                 // A relative name passes unchanged, unless it happens to end in the zone.
                 if !name.ends_with(&format!(".{zone}")) && name != zone {
-                    prop_assert_eq!(relative_name(&zone, &name), name);
+                    prop_assert_eq!(wire_name(&zone, &name), name);
                 }
             }
         }
